@@ -1,0 +1,35 @@
+# Two commands set everything up on a machine with Python 3.11 and make: `make demo`, `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed-stamp
+# Runs started by `make demo` and `make dev` share one Dagster instance, so the UI shows both.
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo test dev clean-warehouse
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(INSTALLED)
+
+demo: $(INSTALLED)
+	@mkdir -p $(DAGSTER_HOME)
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/regenheart refresh
+	@echo ""
+	@echo "The warehouse is at $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb}. A query to try:"
+	@echo "  $(BIN)/regenheart query \"SELECT SITEID, EXTRACT_ID, STATUS, ROWS FROM marts.extract_log\""
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+dev: $(INSTALLED)
+	@mkdir -p $(DAGSTER_HOME)
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev
+
+clean-warehouse:
+	rm -f data/warehouse.duckdb data/warehouse.duckdb.wal

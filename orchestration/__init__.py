@@ -1,0 +1,1 @@
+"""RegenHeart trial warehouse: Dagster orchestration, ingestion and the `regenheart` CLI."""

@@ -1,0 +1,131 @@
+"""`regenheart`: refresh the warehouse, generate sample transfers, query the marts.
+
+Exit codes of `refresh`: 0 every new transfer loaded and every step passed; 1 one or more
+transfers were rejected (the good ones were still built); 3 a step failed (nothing after it ran);
+2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from orchestration.settings import SAMPLE_LANDING_DIR, Settings
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    return args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="regenheart", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    refresh = commands.add_parser(
+        "refresh",
+        help="load new complete transfers and rebuild the warehouse (the nightly job's work)",
+        description="Settings: REGENHEART_LANDING_DIR (default: the sample in seeds/landing), "
+        "REGENHEART_WAREHOUSE (default: data/warehouse.duckdb).",
+    )
+    refresh.set_defaults(command=refresh_command)
+
+    generate = commands.add_parser("generate", help="write deterministic sample transfers (DTS v1.0)")
+    generate.add_argument("--out", type=Path, default=SAMPLE_LANDING_DIR, help="landing folder to write (default: %(default)s)")
+    generate.add_argument("--sites", type=_positive, default=1)
+    generate.add_argument("--subjects-per-site", type=_positive, default=30)
+    generate.add_argument("--transfers", type=_positive, default=4)
+    generate.add_argument("--seed", type=int, default=None, help="random seed (default: the sample's)")
+    generate.add_argument("--force", action="store_true", help="empty --out first if it holds anything")
+    generate.set_defaults(command=generate_command)
+
+    query = commands.add_parser("query", help="run one SQL query on the warehouse (read-only) and print it")
+    query.add_argument("sql")
+    query.set_defaults(command=query_command)
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def refresh_command(args) -> int:
+    from orchestration.refresh import run_refresh
+
+    settings = Settings.from_env()
+    # dbt, run as a subprocess from its own folder, must see the same absolute paths.
+    os.environ["REGENHEART_WAREHOUSE"] = str(settings.warehouse)
+    os.environ["REGENHEART_LANDING_DIR"] = str(settings.landing_dir)
+    if not settings.landing_dir.is_dir():
+        _say(f"regenheart: landing folder {settings.landing_dir} does not exist (REGENHEART_LANDING_DIR)")
+        return EXIT_USAGE
+    outcome = run_refresh(settings, say=_say)
+    for rejection in outcome.rejected:
+        _say(f"REJECTED {rejection}")
+    for failure in outcome.failures:
+        _say(f"FAILED {failure}")
+    if outcome.failures:
+        _say("refresh failed: see the lines above")
+        return EXIT_FAILED
+    _say(f"warehouse: {settings.warehouse}")
+    print(f"Warehouse: {settings.warehouse}")
+    return EXIT_REJECTED if outcome.rejected else EXIT_OK
+
+
+def generate_command(args) -> int:
+    from orchestration.generate import DEFAULT_SEED, generate
+
+    out: Path = args.out.resolve()
+    if out.exists() and any(out.iterdir()):
+        if not args.force:
+            _say(f"regenheart: {out} is not empty; pass --force to replace what is there")
+            return EXIT_USAGE
+        import shutil
+
+        shutil.rmtree(out)
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    written = generate(
+        out,
+        sites=args.sites,
+        subjects_per_site=args.subjects_per_site,
+        transfers=args.transfers,
+        seed=seed,
+        progress=_say,
+    )
+    print(f"Wrote {len(written)} transfers to {out}")
+    return EXIT_OK
+
+
+def query_command(args) -> int:
+    import duckdb
+
+    settings = Settings.from_env()
+    if not settings.warehouse.exists():
+        _say(f"regenheart: no warehouse at {settings.warehouse}; run `regenheart refresh` first")
+        return EXIT_USAGE
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        try:
+            con.sql(args.sql).show(max_rows=200, max_width=200)
+        except duckdb.Error as exc:
+            _say(f"regenheart: {exc}")
+            return EXIT_USAGE
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

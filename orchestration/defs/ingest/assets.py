@@ -1,0 +1,60 @@
+"""Ingestion: complete transfers in the landing folder -> append-only raw tables."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration import dts
+from orchestration.defs.resources import WarehouseResource
+from orchestration.ingestion import ingest_new_transfers
+
+RAW_TRANSFER_LOG = dg.AssetKey(["raw", "transfer_log"])
+RAW_FILE_KEYS = {domain: dg.AssetKey(["raw", domain]) for domain in dts.DTS_FILES}
+
+
+@dg.multi_asset(
+    name="ingest_transfers",
+    group_name="ingest",
+    specs=[
+        dg.AssetSpec(
+            RAW_TRANSFER_LOG,
+            description="One row per transfer seen (LOADED or REJECTED, with the rule it broke).",
+            kinds={"duckdb"},
+        ),
+        *[
+            dg.AssetSpec(
+                key,
+                description=f"Every loaded transfer's {dts.file_name(domain)}, as delivered (text).",
+                kinds={"duckdb"},
+            )
+            for domain, key in RAW_FILE_KEYS.items()
+        ],
+    ],
+)
+def ingest_transfers(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Find complete transfers, check each against the DTS, load the good ones whole.
+
+    A rejected transfer is logged with its reason and does not stop the others: the run goes on
+    to build what loaded. `regenheart refresh` then exits non-zero and names it.
+    """
+    with warehouse.connection() as con:
+        report = ingest_new_transfers(con, Path(warehouse.landing_dir), progress=context.log.info)
+    for rejection in report.rejected:
+        context.log.warning(f"REJECTED {rejection}")
+
+    rows_by_file = {domain: 0 for domain in dts.DTS_FILES}
+    for loaded in report.loaded:
+        for name, rows in loaded.rows_by_file.items():
+            rows_by_file[name.removesuffix(".csv")] += rows
+
+    yield dg.MaterializeResult(
+        asset_key=RAW_TRANSFER_LOG,
+        metadata={
+            "transfers_loaded": [t.transfer.label for t in report.loaded],
+            "transfers_rejected": [str(r) for r in report.rejected],
+            "transfers_already_seen": report.skipped,
+        },
+    )
+    for domain, key in RAW_FILE_KEYS.items():
+        yield dg.MaterializeResult(asset_key=key, metadata={"rows_appended": rows_by_file[domain]})

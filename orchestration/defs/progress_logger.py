@@ -1,0 +1,61 @@
+"""A terse Dagster logger for the CLI: one line per step event and per message a step logs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import dagster as dg
+from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
+
+_STEP_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
+
+
+class _ProgressHandler(logging.Handler):
+    def __init__(self, stream):
+        super().__init__(logging.DEBUG)
+        self.stream = stream
+        self.started: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not has_log_record_metadata(record):
+            return
+        meta = get_log_record_metadata(record)
+        step = meta.get("step_key") or "run"
+        event = meta.get("dagster_event")
+        if event is None:
+            if record.levelno >= logging.INFO:
+                self._write(f"{step}: {meta['orig_message']}")
+        elif event.event_type_value in _STEP_EVENTS:
+            self._step_line(step, event)
+        elif event.event_type_value == "ASSET_MATERIALIZATION" and step != "ingest_transfers":
+            self._write(f"{step}: built {event.asset_key.to_user_string()}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                self._write(f"{step}: check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} FAILED")
+
+    def _step_line(self, step: str, event) -> None:
+        state = _STEP_EVENTS[event.event_type_value]
+        if state == "started":
+            self.started[step] = time.monotonic()
+            self._write(f"{step}: started")
+            return
+        elapsed = time.monotonic() - self.started.get(step, time.monotonic())
+        detail = ""
+        if state == "FAILED" and event.step_failure_data and event.step_failure_data.error:
+            detail = f": {event.step_failure_data.error.message.strip()}"
+        self._write(f"{step}: {state} in {elapsed:.1f}s{detail}")
+
+    def _write(self, line: str) -> None:
+        self.stream.write(f"[{time.strftime('%H:%M:%S')}] {line}\n")
+        self.stream.flush()
+
+
+@dg.logger(description="One line per step for `regenheart refresh` (stderr).")
+def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
+    # Dagster logs its structured events at DEBUG: take them all, print the few that matter.
+    log = logging.Logger("regenheart_progress", level=logging.DEBUG)
+    log.addHandler(_ProgressHandler(sys.stderr))
+    return log

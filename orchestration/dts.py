@@ -1,0 +1,58 @@
+"""What the Data Transfer Specification (DTS v1.0) fixes about a transfer's shape.
+
+The warehouse's own description of the DTS lives in README.md ("What the sites send").
+"""
+
+from __future__ import annotations
+
+import re
+
+STUDY_ID = "NCT04325594"
+DTS_VERSION = "1.0"
+
+SITE_ID_PATTERN = re.compile(r"[A-Z0-9]{2,8}")
+EXTRACT_ID_PATTERN = re.compile(r"\d{8}T\d{6}Z")
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FIELDS = (
+    "dts_version",
+    "study",
+    "site_id",
+    "extract_id",
+    "extracted_at",
+    "encoding",
+    "delimiter",
+    "decimal_separator",
+    "files",
+)
+MANIFEST_FILE_FIELDS = ("name", "rows", "sha256")
+ENCODINGS = ("utf-8", "cp1251")
+DELIMITERS = (",", ";")
+DECIMAL_SEPARATORS = (".", ",")
+
+# Every file a transfer must hold, with the columns its header must name (matched
+# case-insensitively after trimming; extra columns are allowed).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dm": ("RECID", "SUBJID", "SEX", "BRTHYR", "CONSDT", "ICDIND", "ICDIMP", "ETIOLCONF"),
+    "ie": ("RECID", "SUBJID", "IETESTCD", "IEORRES"),
+    "ex": ("RECID", "SUBJID", "EXSTDTC", "EXDOSE", "EXROUTE", "EXLOC", "EXLOT"),
+    "sv": ("RECID", "SUBJID", "VISIT", "SVSTDTC"),
+    "echo": ("RECID", "SUBJID", "VISIT", "ECHODTC", "LVEF", "LVEDV", "LVESV", "LVEDD", "LVESD"),
+    "ct": ("RECID", "SUBJID", "VISIT", "CTDTC", "LVEF", "LVEDV", "LVESV", "IVS", "LVPW"),
+    "lb": (
+        "RECID", "SUBJID", "VISIT", "LBDTC", "LBTESTCD", "LBORRES", "LBORRESU", "LBORNRLO",
+        "LBORNRHI",
+    ),
+    "fs": ("RECID", "SUBJID", "VISIT", "FSDTC", "NYHA", "SMWD"),
+    "qs": ("RECID", "SUBJID", "VISIT", "QSDTC", "QSCAT", "QSTESTCD", "QSORRES"),
+    "ae": (
+        "RECID", "SUBJID", "AESPID", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC",
+        "AESEV", "AESER", "AEREL", "AEOUT",
+    ),
+    "ds": ("RECID", "SUBJID", "DSDECOD", "DSSTDTC"),
+}
+DTS_FILES = tuple(REQUIRED_COLUMNS)
+
+
+def file_name(domain: str) -> str:
+    return f"{domain}.csv"

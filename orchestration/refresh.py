@@ -1,0 +1,81 @@
+"""`regenheart refresh`: the nightly job's work, in this process, through Dagster."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from orchestration.settings import Settings
+from orchestration.warehouse import RAW_SCHEMA, connect, ensure_raw_layer
+
+
+@dataclass
+class RefreshOutcome:
+    rejected: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def run_refresh(settings: Settings, say: Callable[[str], None]) -> RefreshOutcome:
+    say(f"refresh: landing {settings.landing_dir}, warehouse {settings.warehouse}")
+    say("refresh: preparing the dbt manifest")
+    from orchestration.defs.dbt.project import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    from orchestration.definitions import defs
+    from orchestration.defs.resources import WarehouseResource
+
+    seen_before = _transfer_log_keys(settings)
+    job = defs.resolve_job_def("nightly_refresh")
+    tool_log = settings.warehouse.parent / "logs" / "refresh-tools.log"
+    tool_log.parent.mkdir(parents=True, exist_ok=True)
+    say(f"refresh: dbt's own output goes to {tool_log}")
+    # dagster-dbt echoes dbt's log lines on stdout; keep the terminal to one line per step.
+    with tool_log.open("w", encoding="utf-8") as log_file, contextlib.redirect_stdout(log_file):
+        result = job.execute_in_process(
+            run_config={"loggers": {"progress": {}}},
+            instance=_instance(),
+            raise_on_error=False,
+            resources={"warehouse": WarehouseResource.from_settings(settings)},
+        )
+    outcome = RefreshOutcome(rejected=_new_rejections(settings, seen_before))
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            outcome.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            check = event.event_specific_data
+            severity = getattr(check.severity, "value", "ERROR")
+            if severity == "ERROR":
+                outcome.failures.append(f"check {check.check_name} on {check.asset_key.to_user_string()} failed")
+    if not result.success and not outcome.failures:
+        outcome.failures.append("the run did not succeed")
+    return outcome
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    # With DAGSTER_HOME set (as `make dev` does) CLI runs show in the UI's run history.
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def _transfer_log_keys(settings: Settings) -> set[tuple[str, str]]:
+    con = connect(settings.warehouse)
+    try:
+        ensure_raw_layer(con)
+        return set(con.execute(f"SELECT SITEID, EXTRACT_ID FROM {RAW_SCHEMA}.transfer_log").fetchall())
+    finally:
+        con.close()
+
+
+def _new_rejections(settings: Settings, seen_before: set[tuple[str, str]]) -> list[str]:
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        rows = con.execute(
+            f"SELECT SITEID, EXTRACT_ID, REASON FROM {RAW_SCHEMA}.transfer_log WHERE STATUS = 'REJECTED' ORDER BY 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    return [reason for site, extract, reason in rows if (site, extract) not in seen_before]

@@ -1,0 +1,61 @@
+"""The DuckDB warehouse file: connecting, and the raw layer's bookkeeping tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from orchestration import dts
+
+RAW_SCHEMA = "raw"
+LOAD_COLUMNS = ("SITEID", "EXTRACT_ID", "SOURCE_FILE", "SOURCE_LINE", "LOADED_AT")
+
+TRANSFER_LOG_DDL = f"""
+CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.transfer_log (
+    SITEID VARCHAR NOT NULL,
+    EXTRACT_ID VARCHAR NOT NULL,
+    STATUS VARCHAR NOT NULL,
+    REASON VARCHAR,
+    RULE VARCHAR,
+    REJECTED_FILE VARCHAR,
+    REJECTED_LINE BIGINT,
+    FILES INTEGER,
+    ROWS BIGINT,
+    LOADED_AT TIMESTAMP NOT NULL,
+    EXTRACTED_AT VARCHAR,
+    ENCODING VARCHAR,
+    DELIMITER VARCHAR,
+    DECIMAL_SEPARATOR VARCHAR,
+    DTS_VERSION VARCHAR,
+    MANIFEST VARCHAR,
+    PRIMARY KEY (SITEID, EXTRACT_ID)
+)
+"""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def ensure_raw_layer(con: duckdb.DuckDBPyConnection) -> None:
+    """The raw schema with the transfer log and one table per DTS file (empty until a load)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    con.execute(TRANSFER_LOG_DDL)
+    for domain, columns in dts.REQUIRED_COLUMNS.items():
+        con.execute(
+            f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{domain} (
+                SITEID VARCHAR NOT NULL, EXTRACT_ID VARCHAR NOT NULL, SOURCE_FILE VARCHAR NOT NULL,
+                SOURCE_LINE BIGINT NOT NULL, LOADED_AT TIMESTAMP NOT NULL,
+                {", ".join(f'"{c}" VARCHAR' for c in columns)})"""
+        )
+
+
+def raw_columns(con: duckdb.DuckDBPyConnection, domain: str) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        [RAW_SCHEMA, domain],
+    ).fetchall()
+    return {row[0] for row in rows}
