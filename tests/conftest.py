@@ -2,6 +2,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,39 @@ def dbt_manifest():
     from orchestration.defs.dbt.project import prepare_dbt_manifest
 
     prepare_dbt_manifest()
+
+
+@dataclass(frozen=True)
+class SampleRefresh:
+    warehouse: Path
+    result: subprocess.CompletedProcess
+    landing_before: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def sample_refresh(tmp_path_factory) -> SampleRefresh:
+    """The shipped sample refreshed once into a fresh warehouse, shared by the tests that read it.
+
+    Tests open it read-only and close their connection when done: a DuckDB file takes one writer.
+    """
+    warehouse = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+    landing_before = tree_digest(SAMPLE_LANDING)
+    return SampleRefresh(warehouse, run_refresh(SAMPLE_LANDING, warehouse), landing_before)
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(sample_refresh) -> Path:
+    assert sample_refresh.result.returncode == 0, sample_refresh.result.stderr
+    return sample_refresh.warehouse
+
+
+def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REGENHEART_WAREHOUSE": str(warehouse)}
+    dbt = Path(sys.executable).with_name("dbt")
+    return subprocess.run(
+        [str(dbt), *args, "--profiles-dir", "."], env=env, capture_output=True, text=True, timeout=600,
+        cwd=REPO_ROOT / "dbt_project",
+    )
 
 
 def run_refresh(landing: Path, warehouse: Path) -> subprocess.CompletedProcess:

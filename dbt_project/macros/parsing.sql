@@ -58,3 +58,19 @@
     {{ clean_text('SUBJID') }} as SUBJID,
     {{ usubjid() }} as USUBJID
 {%- endmacro %}
+
+{#- The first and last day a full or partial ISO date (YYYY, YYYY-MM, YYYY-MM-DD, or a datetime) can
+    stand for, as <column>_EARLIEST and <column>_LATEST; both NULL when it is none of those. -#}
+{% macro partial_date_bounds(column) -%}
+    {%- set value = 'trim(' ~ column ~ ')' -%}
+    case
+        when regexp_full_match({{ value }}, '\d{4}') then make_date({{ value }}::integer, 1, 1)
+        when regexp_full_match({{ value }}, '\d{4}-\d{2}') then try_strptime({{ value }} || '-01', '%Y-%m-%d')::date
+        else coalesce({{ parse_datetime(column) }}::date, {{ parse_date(column) }})
+    end as {{ column }}_EARLIEST,
+    case
+        when regexp_full_match({{ value }}, '\d{4}') then make_date({{ value }}::integer, 12, 31)
+        when regexp_full_match({{ value }}, '\d{4}-\d{2}') then last_day(try_strptime({{ value }} || '-01', '%Y-%m-%d')::date)
+        else coalesce({{ parse_datetime(column) }}::date, {{ parse_date(column) }})
+    end as {{ column }}_LATEST
+{%- endmacro %}

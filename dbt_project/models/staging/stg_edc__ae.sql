@@ -1,14 +1,54 @@
--- One row per adverse event (ae.csv). AESTDTC stays text: it may be partial (YYYY-MM, YYYY).
+-- One row per adverse event (ae.csv) of each site's latest transfer. AESTDTC stays text (it may be
+-- partial: YYYY, YYYY-MM); it is NULL when missing, malformed or breaking a date rule, and those are
+-- WARNING issues: an AE is never dropped from the safety analysis for its onset.
+with
+
+source_rows as (
+    {{ latest_rows_with_subject('ae') }}
+),
+
+parsed as (
+    select
+        *,
+        {{ partial_date_bounds('AESTDTC') }},
+        {{ partial_date_bounds('AEENDTC') }},
+        coalesce({{ parse_datetime('AEENDTC') }}::date, {{ parse_date('AEENDTC') }}) as AENDT_PARSED
+    from source_rows
+),
+
+checked as (
+    {{ checked_rows('parsed', record_checks() + [
+        check_required('AETERM', 'WARNING'),
+        check_required('AESTDTC', 'WARNING'),
+        check_parses('AESTDTC', 'AESTDTC_EARLIEST', 'not-a-date', 'WARNING'),
+        check_date_bounds('AESTDTC', 'AESTDTC_EARLIEST', 'AESTDTC_LATEST', 'WARNING'),
+        check_parses('AEENDTC', 'AEENDTC_EARLIEST', 'not-a-date'),
+        check_date_bounds('AEENDTC', 'AEENDTC_EARLIEST', 'AEENDTC_LATEST'),
+        check_code('AESEV', 'AESEV'), check_code('AESER', 'NY'),
+        check_code('AEREL', 'AEREL'), check_code('AEOUT', 'AEOUT'),
+    ]) }}
+),
+
+flagged as (
+    select
+        *,
+        list_contains(list_transform(ISSUES, lambda i: i.FIELD), 'AESTDTC') as ONSET_UNUSABLE
+    from checked
+)
+
 select
-    {{ record_keys() }},
+    -- an AE is never dropped for a missing RECID: only a missing or unknown subject excludes it
+    {{ staged_record(['SUBJID']) }},
     {{ clean_text('AESPID') }} as AESPID,
     {{ clean_text('AETERM') }} as AETERM,
     {{ clean_text('AEDECOD') }} as AEDECOD,
     {{ clean_text('AEBODSYS') }} as AEBODSYS,
-    {{ clean_text('AESTDTC') }} as AESTDTC,
-    {{ clean_text('AEENDTC') }} as AEENDTC,
-    {{ clean_code('AESEV') }} as AESEV,
-    {{ clean_code('AESER') }} as AESER,
-    {{ clean_code('AEREL') }} as AEREL,
-    {{ clean_code('AEOUT') }} as AEOUT
-from ({{ latest_loaded_transfer('ae') }})
+    case when not ONSET_UNUSABLE then {{ clean_text('AESTDTC') }} end as AESTDTC,
+    {{ analysable(clean_text('AEENDTC'), 'AEENDTC') }} as AEENDTC,
+    {{ analysable('AENDT_PARSED', 'AEENDTC') }} as AENDT,
+    {{ analysable(clean_code('AESEV'), 'AESEV') }} as AESEV,
+    {{ analysable(clean_code('AESER'), 'AESER') }} as AESER,
+    {{ analysable(clean_code('AEREL'), 'AEREL') }} as AEREL,
+    {{ analysable(clean_code('AEOUT'), 'AEOUT') }} as AEOUT,
+    ISSUES
+from flagged

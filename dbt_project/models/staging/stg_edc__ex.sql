@@ -1,10 +1,38 @@
--- One row per infusion (ex.csv), typed. EXSTDTM is NULL when EXSTDTC has no time.
+-- One row per infusion (ex.csv) of each site's latest transfer. EXSTDTM is NULL when EXSTDTC carries
+-- no time: the date still gives the treatment start date, and a WARNING issue notes it.
+with
+
+source_rows as (
+    {{ latest_rows_with_subject('ex') }}
+),
+
+parsed as (
+    select
+        *,
+        {{ parse_datetime('EXSTDTC') }} as EXSTDTM_PARSED,
+        coalesce({{ parse_datetime('EXSTDTC') }}::date, {{ parse_date('EXSTDTC') }}) as EXSTDT_PARSED,
+        {{ parse_number('EXDOSE') }} as EXDOSE_PARSED
+    from source_rows
+),
+
+checked as (
+    {{ checked_rows('parsed', record_checks() + [
+        check_required('EXSTDTC'), check_parses('EXSTDTC', 'EXSTDT_PARSED', 'not-a-datetime'),
+        issue('EXSTDTC', 'infusion-without-time', 'EXSTDT_PARSED is not null and EXSTDTM_PARSED is null', 'WARNING'),
+        check_date_bounds('EXSTDTC', 'EXSTDT_PARSED'),
+        check_parses('EXDOSE', 'EXDOSE_PARSED', 'not-a-number'),
+        check_code('EXROUTE', 'EXROUTE'), check_code('EXLOC', 'EXLOC'),
+    ]) }}
+)
+
 select
-    {{ record_keys() }},
-    {{ parse_datetime('EXSTDTC') }} as EXSTDTM,
-    {{ parse_date_part('EXSTDTC') }} as EXSTDT,
-    {{ parse_number('EXDOSE') }} as EXDOSE,
-    {{ clean_code('EXROUTE') }} as EXROUTE,
-    {{ clean_code('EXLOC') }} as EXLOC,
-    {{ clean_text('EXLOT') }} as EXLOT
-from ({{ latest_loaded_transfer('ex') }})
+    {{ staged_record(['RECID', 'SUBJID', 'EXSTDTC']) }},
+    {{ clean_text('EXSTDTC') }} as EXSTDTC,
+    {{ analysable('EXSTDTM_PARSED', 'EXSTDTC') }} as EXSTDTM,
+    {{ analysable('EXSTDT_PARSED', 'EXSTDTC') }} as EXSTDT,
+    {{ analysable('EXDOSE_PARSED', 'EXDOSE') }} as EXDOSE,
+    {{ analysable(clean_code('EXROUTE'), 'EXROUTE') }} as EXROUTE,
+    {{ analysable(clean_code('EXLOC'), 'EXLOC') }} as EXLOC,
+    {{ clean_text('EXLOT') }} as EXLOT,
+    ISSUES
+from checked

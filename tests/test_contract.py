@@ -1,0 +1,47 @@
+"""Every contract table and column exists in the sample warehouse with the contract's type, and
+the README's analyst queries run on it."""
+
+import re
+import duckdb
+import pytest
+
+from conftest import REPO_ROOT
+from contract import MARTS, type_matches
+
+
+@pytest.fixture
+def sample(sample_warehouse):
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        yield con
+
+
+@pytest.mark.parametrize("table", sorted(MARTS))
+def test_contract_table_has_every_column_with_its_type(sample, table):
+    actual = dict(sample.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = ?",
+        [table],
+    ).fetchall())
+    assert actual, f"marts.{table} is missing"
+    expected = MARTS[table]
+    missing = [c for c in expected if c not in actual]
+    assert not missing, f"marts.{table} lacks {missing}"
+    wrong = {c: actual[c] for c, family in expected.items() if not type_matches(family, actual[c])}
+    assert not wrong, f"marts.{table} columns of the wrong type: {wrong}"
+    assert list(actual)[: len(expected)] == list(expected), "contract columns come first, in the contract's order"
+
+
+def readme_queries() -> list[tuple[str, str]]:
+    """(title, SQL) of each analyst query in README.md's 'Analyst queries' section."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Analyst queries", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"\*\*(.+?)\*\*\s*\n+```sql\n(.+?)```", section, flags=re.S)
+
+
+def test_readme_has_five_analyst_queries():
+    assert len(readme_queries()) >= 5
+
+
+@pytest.mark.parametrize("title, sql", readme_queries(), ids=[t for t, _ in readme_queries()])
+def test_analyst_query_runs_on_the_sample(sample, title, sql):
+    rows = sample.execute(sql).fetchall()
+    assert rows, f"{title}: no rows on the sample"
