@@ -1,8 +1,8 @@
 """`regenheart`: refresh the warehouse, generate sample transfers, query the marts.
 
 Exit codes of `refresh`: 0 every new transfer loaded and every step passed; 1 one or more
-transfers were rejected (the good ones were still built); 3 a step failed (nothing after it ran);
-2 wrong usage.
+transfers were rejected (the good ones were still built and published); 3 a step or a blocking gate
+failed (nothing was published); 2 wrong usage.
 """
 
 from __future__ import annotations

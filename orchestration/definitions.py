@@ -1,19 +1,27 @@
-"""The one Dagster code location: ingestion, dbt models and checks, the nightly job."""
+"""The one Dagster code location: ingestion, dbt models and checks, GX gates, publishing, the
+nightly job."""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.automation.jobs import nightly_refresh
-from orchestration.defs.dbt.assets import regenheart_dbt_models
+from orchestration.defs.automation.schedules import nightly_refresh_schedule
+from orchestration.defs.automation.sensors import new_transfer_sensor
+from orchestration.defs.checks.gx_gates import GX_GATES
+from orchestration.defs.dbt.assets import dbt_analysis, dbt_staging
 from orchestration.defs.dbt.project import regenheart_dbt_project
 from orchestration.defs.ingest.assets import ingest_transfers
 from orchestration.defs.progress_logger import progress_logger
+from orchestration.defs.publish.assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
 from orchestration.settings import Settings
 
 defs = dg.Definitions(
-    assets=[ingest_transfers, regenheart_dbt_models],
+    assets=[ingest_transfers, dbt_staging, dbt_analysis, published_warehouse],
+    asset_checks=GX_GATES,
     jobs=[nightly_refresh],
+    schedules=[nightly_refresh_schedule],
+    sensors=[new_transfer_sensor],
     resources={
         "warehouse": WarehouseResource.from_settings(Settings.from_env()),
         "dbt": DbtCliResource(project_dir=regenheart_dbt_project),

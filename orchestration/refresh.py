@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+from orchestration.publishing import build_database_path
 from orchestration.settings import Settings
 from orchestration.warehouse import RAW_SCHEMA, connect, ensure_raw_layer
 
@@ -26,7 +27,8 @@ def run_refresh(settings: Settings, say: Callable[[str], None]) -> RefreshOutcom
     from orchestration.definitions import defs
     from orchestration.defs.resources import WarehouseResource
 
-    seen_before = _transfer_log_keys(settings)
+    build = build_database_path(settings.warehouse)
+    seen_before = _transfer_log_keys(build)
     job = defs.resolve_job_def("nightly_refresh")
     tool_log = settings.warehouse.parent / "logs" / "refresh-tools.log"
     tool_log.parent.mkdir(parents=True, exist_ok=True)
@@ -39,19 +41,26 @@ def run_refresh(settings: Settings, say: Callable[[str], None]) -> RefreshOutcom
             raise_on_error=False,
             resources={"warehouse": WarehouseResource.from_settings(settings)},
         )
-    outcome = RefreshOutcome(rejected=_new_rejections(settings, seen_before))
+    outcome = RefreshOutcome(rejected=_new_rejections(build, seen_before))
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
             outcome.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
-        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
-            check = event.event_specific_data
-            severity = getattr(check.severity, "value", "ERROR")
-            if severity == "ERROR":
-                outcome.failures.append(f"check {check.check_name} on {check.asset_key.to_user_string()} failed")
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            outcome.failures += _failed_check_lines(event.event_specific_data)
     if not result.success and not outcome.failures:
         outcome.failures.append("the run did not succeed")
     return outcome
+
+
+def _failed_check_lines(evaluation) -> list[str]:
+    from dagster import AssetCheckSeverity
+
+    if evaluation.passed or evaluation.severity != AssetCheckSeverity.ERROR:
+        return []
+    failures = evaluation.metadata.get("failures")
+    detail = f":\n{failures.value}" if failures is not None else ""
+    return [f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed{detail}"]
 
 
 def _instance():
@@ -61,8 +70,8 @@ def _instance():
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
-def _transfer_log_keys(settings: Settings) -> set[tuple[str, str]]:
-    con = connect(settings.warehouse)
+def _transfer_log_keys(build) -> set[tuple[str, str]]:
+    con = connect(build)
     try:
         ensure_raw_layer(con)
         return set(con.execute(f"SELECT SITEID, EXTRACT_ID FROM {RAW_SCHEMA}.transfer_log").fetchall())
@@ -70,8 +79,8 @@ def _transfer_log_keys(settings: Settings) -> set[tuple[str, str]]:
         con.close()
 
 
-def _new_rejections(settings: Settings, seen_before: set[tuple[str, str]]) -> list[str]:
-    con = connect(settings.warehouse, read_only=True)
+def _new_rejections(build, seen_before: set[tuple[str, str]]) -> list[str]:
+    con = connect(build, read_only=True)
     try:
         rows = con.execute(
             f"SELECT SITEID, EXTRACT_ID, REASON FROM {RAW_SCHEMA}.transfer_log WHERE STATUS = 'REJECTED' ORDER BY 1, 2"

@@ -11,6 +11,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LANDING = REPO_ROOT / "seeds" / "landing"
 
 
+def pytest_configure(config):
+    """Prepare dbt's manifest once, before any parallel worker starts (they then find it current)."""
+    if not hasattr(config, "workerinput"):
+        from orchestration.defs.dbt.project import prepare_dbt_manifest
+
+        prepare_dbt_manifest()
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest():
     """Tests load the Dagster definitions, which need dbt's manifest: prepare it as `dagster dev` would."""
@@ -39,16 +47,31 @@ def sample_refresh(tmp_path_factory) -> SampleRefresh:
 
 @pytest.fixture(scope="session")
 def sample_warehouse(sample_refresh) -> Path:
+    """The published file (schema marts) of the refreshed sample."""
     assert sample_refresh.result.returncode == 0, sample_refresh.result.stderr
     return sample_refresh.warehouse
 
 
+@pytest.fixture(scope="session")
+def sample_build(sample_warehouse) -> Path:
+    """The build database of the refreshed sample: every layer (raw, staging, intermediate, marts)."""
+    return build_database(sample_warehouse)
+
+
+def build_database(warehouse: Path) -> Path:
+    from orchestration.publishing import build_database_path
+
+    return build_database_path(warehouse)
+
+
 def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REGENHEART_WAREHOUSE": str(warehouse)}
+    """dbt on a warehouse's build database, with its own target folder (tests run in parallel)."""
+    env = {**os.environ, "REGENHEART_BUILD_DATABASE": str(build_database(warehouse))}
     dbt = Path(sys.executable).with_name("dbt")
+    target = warehouse.parent / "dbt-target"
     return subprocess.run(
-        [str(dbt), *args, "--profiles-dir", "."], env=env, capture_output=True, text=True, timeout=600,
-        cwd=REPO_ROOT / "dbt_project",
+        [str(dbt), *args, "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(target)],
+        env=env, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT / "dbt_project",
     )
 
 

@@ -1,13 +1,21 @@
-"""DTS sections 3 and 7 on crafted transfers: typing, units, plausibility and every data-issue rule.
+"""DTS sections 3 and 7 on crafted transfers: typing, units, plausibility and every data-issue rule;
+the sample's cp1251 transfer; a rejected transfer beside good ones.
 
-Expected values are computed by hand. One refresh builds two sites: KZ90 (UTF-8, `.` decimals) and
-KZ91 (cp1251, `;`, `,` decimals). Extract date of both: 2021-01-01; consent of subject 001: 2020-03-02.
+Expected values are computed by hand. One refresh builds KZ90 (UTF-8, `.` decimals) and KZ91
+(cp1251, `;`, `,` decimals), extract date of both 2021-01-01, consent of subject 001 2020-03-02;
+the sample's KZ01 up to its cp1251 transfer; KZ98 (good) and KZ99 (rejected).
 """
+
+import csv
+import io
+import json
+import shutil
+from types import SimpleNamespace
 
 import duckdb
 import pytest
 
-from conftest import run_refresh
+from conftest import SAMPLE_LANDING, build_database, run_refresh, tree_digest
 from transfer_factory import minimal_rows, write_transfer
 
 EXTRACT = "20210101T020000Z"
@@ -39,7 +47,9 @@ def _fs(recid, nyha, smwd):
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
+def crafted(tmp_path_factory):
+    """One landing, one refresh: the crafted rule sites, the sample's site up to its cp1251
+    transfer, a good transfer at KZ98 and a rejected one at KZ99."""
     root = tmp_path_factory.mktemp("rules")
     landing = root / "landing"
     rows = minimal_rows("001")
@@ -81,11 +91,33 @@ def warehouse(tmp_path_factory):
     comma_rows["lb"] = [_lab("LB01", "138,2", "pmol/L")]
     write_transfer(landing, "KZ91", EXTRACT, comma_rows, encoding="cp1251", delimiter=";", decimal_separator=",")
 
+    cp1251 = cp1251_manifest()
+    for extract in sorted((SAMPLE_LANDING / cp1251["site_id"]).iterdir()):
+        if extract.name <= cp1251["extract_id"]:
+            shutil.copytree(extract, landing / cp1251["site_id"] / extract.name)
+
+    write_transfer(landing, "KZ98", "20210301T020000Z", minimal_rows("001", lvef="31.0"))
+    rejected = write_transfer(landing, "KZ99", "20210301T020000Z")
+    (rejected / "ct.csv").unlink()
+
     warehouse = root / "warehouse.duckdb"
+    rejected_before = tree_digest(rejected)
     result = run_refresh(landing, warehouse)
-    assert result.returncode == 0, result.stderr
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    return SimpleNamespace(result=result, landing=landing, warehouse=warehouse,
+                           rejected=rejected, rejected_before=rejected_before)
+
+
+@pytest.fixture(scope="module")
+def warehouse(crafted):
+    assert crafted.result.returncode == 1, crafted.result.stderr
+    with duckdb.connect(str(build_database(crafted.warehouse)), read_only=True) as con:
         yield con
+
+
+def cp1251_manifest() -> dict:
+    manifests = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(SAMPLE_LANDING.glob("*/*/manifest.json"))]
+    [manifest] = [m for m in manifests if m["encoding"] == "cp1251"]
+    return manifest
 
 
 def _issues(con, site, domain):
@@ -199,5 +231,44 @@ def test_subject_and_infusion_rules(warehouse):
     assert warehouse.execute(
         "SELECT USUBJID, TRTSDTM, TRTSDT::varchar FROM intermediate.int_treatment_start WHERE SITEID = 'KZ90'"
     ).fetchall() == [("NCT04325594-KZ90-001", None, "2020-03-20")]
-    statuses = warehouse.execute("SELECT DISTINCT FIRST_EXTRACT, LAST_EXTRACT, STATUS FROM marts.data_issues").fetchall()
+    statuses = warehouse.execute(
+        "SELECT DISTINCT FIRST_EXTRACT, LAST_EXTRACT, STATUS FROM marts.data_issues WHERE SITEID IN ('KZ90', 'KZ91')"
+    ).fetchall()
     assert statuses == [(EXTRACT, EXTRACT, "OPEN")]
+
+
+def test_cp1251_decimal_commas_read_as_numbers(crafted):
+    """Staging reads each site's latest transfer: the landing stops KZ01 at its cp1251 one."""
+    manifest = cp1251_manifest()
+    landing, warehouse = crafted.landing, crafted.warehouse
+
+    text = (landing / manifest["site_id"] / manifest["extract_id"] / "ct.csv").read_bytes().decode("cp1251")
+    delivered = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    with_comma = [(r["RECID"], column, r[column]) for r in delivered for column in ("LVEF", "IVS", "LVPW") if "," in r[column]]
+    assert len(with_comma) > 20, "the cp1251 sample has decimal commas"
+    with duckdb.connect(str(build_database(warehouse)), read_only=True) as con:
+        staged = {r[0]: r for r in con.execute("SELECT RECID, LVEF, IVS, LVPW FROM staging.stg_edc__ct WHERE SITEID = 'KZ01'").fetchall()}
+        assert con.execute("SELECT DISTINCT EXTRACT_ID FROM staging.stg_edc__ct WHERE SITEID = 'KZ01'").fetchall() == [(manifest["extract_id"],)]
+        assert staged["001-001"][1:] == (28.2, 9.2, 8.3)
+        assert con.execute(
+            "SELECT LBORRES, LBSTRESN, LBORRESU, LBORNRHI FROM staging.stg_edc__lb WHERE SITEID = 'KZ01' AND RECID = '021-014'"
+        ).fetchall() == [("138,2", pytest.approx(138.2 * 8.457), "pmol/L", 14.8)]  # NT-proBNP analysed in pg/mL
+        assert con.execute("SELECT DISTINCT EXDOSE FROM staging.stg_edc__ex WHERE SITEID = 'KZ01'").fetchall() == [(1.0e7,)]
+    position = {"LVEF": 1, "IVS": 2, "LVPW": 3}
+    for recid, column, value in with_comma:
+        assert staged[recid][position[column]] == float(value.replace(",", ".")), (recid, column)
+
+
+def test_rejected_transfer_fails_the_refresh_but_not_the_other_sites(crafted):
+    result, bad, bad_before = crafted.result, crafted.rejected, crafted.rejected_before
+    assert result.returncode == 1
+    assert "REJECTED transfer KZ99/20210301T020000Z, file ct.csv: listed in the manifest but not delivered [rule listed-file-missing]" in result.stderr
+    assert tree_digest(bad) == bad_before
+    with duckdb.connect(str(build_database(crafted.warehouse)), read_only=True) as con:
+        assert con.execute("SELECT SITEID, EXTRACT_ID, LVEF FROM staging.stg_edc__echo WHERE SITEID = 'KZ98'").fetchall() == [
+            ("KZ98", "20210301T020000Z", 31.0)
+        ]
+    with duckdb.connect(str(crafted.warehouse), read_only=True) as con:
+        assert con.execute(
+            "SELECT SITEID, STATUS FROM marts.extract_log WHERE SITEID IN ('KZ98', 'KZ99') ORDER BY ALL"
+        ).fetchall() == [("KZ98", "LOADED"), ("KZ99", "REJECTED")], "the good site is published despite the rejection"

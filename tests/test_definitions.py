@@ -11,8 +11,19 @@ def test_definitions_load_with_ingestion_dbt_and_nightly_job(dbt_manifest):
     assert {"staging/stg_edc__echo", "staging/stg_edc__latest_transfers", "marts/extract_log"} <= keys
 
     job = defs.resolve_job_def("nightly_refresh")
-    assert {node.name for node in job.nodes_in_topological_order} == {"ingest_transfers", "regenheart_dbt_models"}
+    assert {node.name for node in job.nodes_in_topological_order} >= {
+        "ingest_transfers", "dbt_staging", "dbt_analysis", "published_warehouse",
+        "gx_raw_gate", "gx_staging_gate", "gx_marts_gate",
+    }
+    assert "published_warehouse" in keys
 
     graph = defs.resolve_asset_graph()
     parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["staging", "stg_edc__echo"])).parent_keys}
     assert "raw/echo" in parents, "dbt sources must be the ingestion assets"
+
+    gates = {
+        (check_key.asset_key.to_user_string(), check_key.name): spec.blocking
+        for check_key, spec in ((spec.key, spec) for checks in defs.asset_checks or [] for spec in checks.check_specs)
+    }
+    assert gates[("raw/dm", "gx_raw_suite")] and gates[("staging/stg_edc__echo", "gx_staging_suite")]
+    assert gates[("marts/adsl", "gx_marts_suite")], "every GX gate is blocking"

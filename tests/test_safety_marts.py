@@ -8,7 +8,7 @@ these tests check that the rules hold with the real staging in front of them.
 import duckdb
 import pytest
 
-from conftest import run_refresh
+from conftest import build_database, run_refresh
 from transfer_factory import minimal_rows, write_transfer
 
 SITE = "KZ95"
@@ -20,8 +20,8 @@ def _usubjid(subjid, site="KZ01"):
 
 
 @pytest.fixture(scope="module")
-def sample(sample_warehouse):
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+def sample(sample_build):
+    with duckdb.connect(str(sample_build), read_only=True) as con:
         yield con
 
 
@@ -127,7 +127,7 @@ def crafted(tmp_path_factory):
     warehouse = root / "warehouse.duckdb"
     result = run_refresh(landing, warehouse)
     assert result.returncode == 0, result.stderr
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(build_database(warehouse)), read_only=True) as con:
         yield con
 
 

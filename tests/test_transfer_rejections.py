@@ -1,6 +1,5 @@
 """Each rejection rule of DTS section 2 on a crafted transfer: named, logged, nothing lost."""
 
-import json
 import shutil
 from pathlib import Path
 

@@ -34,7 +34,8 @@ class _ProgressHandler(logging.Handler):
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:
-                self._write(f"{step}: check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} FAILED")
+                outcome = "FAILED" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "has warnings"
+                self._write(f"{step}: check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} {outcome}")
 
     def _step_line(self, step: str, event) -> None:
         state = _STEP_EVENTS[event.event_type_value]

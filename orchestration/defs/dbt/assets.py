@@ -1,5 +1,5 @@
-"""dbt models as Dagster assets; dbt tests become asset checks."""
-
+"""dbt models as Dagster assets, in two steps so that the staged layer's gate sits between them:
+staging (with the reference seeds), then intermediate and marts. dbt tests become asset checks."""
 
 import os
 from typing import Any, Mapping
@@ -23,13 +23,35 @@ class RegenheartDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("schema") or "dbt"
 
 
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    # dbt reads its database path from the environment; hand it the resolved build database.
+    os.environ["REGENHEART_BUILD_DATABASE"] = str(warehouse.build_path)
+    # dbt unit tests check the SQL, not the data: they run in the test suite, not every night.
+    # "buildable": a test runs in the step that builds the last of the models it reads.
+    args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
+    yield from dbt.cli(args, context=context).stream()
+
+
 @dbt_assets(
     manifest=regenheart_dbt_project.manifest_path,
     project=regenheart_dbt_project,
     dagster_dbt_translator=RegenheartDbtTranslator(),
+    select="resource_type:seed path:models/staging",
+    name="dbt_staging",
 )
-def regenheart_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # dbt reads the warehouse path from the contract's variable; hand it the resolved one.
-    os.environ["REGENHEART_WAREHOUSE"] = warehouse.warehouse_path
-    # dbt unit tests check the SQL, not the data: they run in the test suite, not every night.
-    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
+def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(
+    manifest=regenheart_dbt_project.manifest_path,
+    project=regenheart_dbt_project,
+    dagster_dbt_translator=RegenheartDbtTranslator(),
+    select="path:models/intermediate path:models/marts",
+    name="dbt_analysis",
+)
+def dbt_analysis(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    yield from _build(context, dbt, warehouse)
+
+
+MARTS_KEYS = sorted((key for key in dbt_analysis.keys if key.path[0] == "marts"), key=lambda k: k.path)

@@ -1,0 +1,96 @@
+"""Great Expectations suites as blocking Dagster asset checks, one gate per layer.
+
+Each gate validates its layer (expectations/<layer>/) and reports on every table asset of it. A
+critical expectation that fails makes the check fail with severity ERROR, and the check is
+blocking: nothing downstream runs in that run. Failed warnings only show in the UI (severity
+WARN). Every gate writes a self-contained HTML summary beside the warehouse.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.defs.dbt.assets import MARTS_KEYS, dbt_staging
+from orchestration.defs.ingest.assets import RAW_FILE_KEYS, RAW_TRANSFER_LOG
+from orchestration.defs.resources import WarehouseResource
+from orchestration.quality import validate_layer, write_validation_summary
+
+STAGING_KEYS = sorted((k for k in dbt_staging.keys if k.path[0] == "staging"), key=lambda k: k.path)
+GATE_CHECK_NAMES = {"raw": "gx_raw_suite", "staging": "gx_staging_suite", "marts": "gx_marts_suite"}
+
+
+def _gate_specs(layer: str, keys) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            GATE_CHECK_NAMES[layer],
+            asset=key,
+            blocking=True,
+            description=f"Great Expectations suites of the {layer} layer (expectations/{layer}/).",
+        )
+        for key in keys
+    ]
+
+
+def _validation_report_path(warehouse: WarehouseResource, run_id: str, layer: str) -> Path:
+    return warehouse.published_path.parent / "reports" / "validation" / f"{run_id}-{layer}.html"
+
+
+def _results(context, warehouse: WarehouseResource, layer: str, keys, report):
+    html = write_validation_summary([report], _validation_report_path(warehouse, context.run.run_id, layer))
+    context.log.info(
+        f"{layer} gate: {len(report.critical_failures)} critical failure(s), {len(report.warnings)} warning(s); summary {html}"
+    )
+    by_table = {suite.table: suite for suite in report.suites}
+    for key in keys:
+        table = ".".join(key.path)
+        suite = by_table.get(table)
+        outcomes = suite.outcomes if suite else []
+        failed = [o for o in outcomes if not o.success]
+        critical = [o for o in failed if o.severity == "critical"]
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=GATE_CHECK_NAMES[layer],
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "expectations": len(outcomes),
+                "critical_failures": len(critical),
+                "warnings": len(failed) - len(critical),
+                "rows_validated": suite.row_count if suite else 0,
+                "failures": dg.MetadataValue.md("\n".join(f"- {o.describe()}" for o in failed) or "none"),
+                "validation_summary": dg.MetadataValue.path(str(html)),
+            },
+        )
+
+
+def _transfers_loaded_in_this_run(context) -> list[tuple[str, str]]:
+    event = context.instance.get_latest_materialization_event(RAW_TRANSFER_LOG)
+    if event is None or event.run_id != context.run.run_id:
+        return []
+    labels = event.asset_materialization.metadata.get("transfers_loaded")
+    return [tuple(label.split("/", 1)) for label in (labels.value if labels else [])]
+
+
+@dg.multi_asset_check(specs=_gate_specs("raw", [RAW_TRANSFER_LOG, *RAW_FILE_KEYS.values()]), can_subset=True)
+def gx_raw_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    """The raw layer: the rows of the transfers loaded in this run."""
+    with warehouse.connection() as con:
+        report = validate_layer(con, "raw", new_transfers=_transfers_loaded_in_this_run(context))
+    yield from _results(context, warehouse, "raw", [RAW_TRANSFER_LOG, *RAW_FILE_KEYS.values()], report)
+
+
+@dg.multi_asset_check(specs=_gate_specs("staging", STAGING_KEYS), can_subset=True)
+def gx_staging_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connection() as con:
+        report = validate_layer(con, "staging")
+    yield from _results(context, warehouse, "staging", STAGING_KEYS, report)
+
+
+@dg.multi_asset_check(specs=_gate_specs("marts", MARTS_KEYS), can_subset=True)
+def gx_marts_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connection() as con:
+        report = validate_layer(con, "marts")
+    yield from _results(context, warehouse, "marts", MARTS_KEYS, report)
+
+
+GX_GATES = [gx_raw_gate, gx_staging_gate, gx_marts_gate]

@@ -1,0 +1,35 @@
+"""Great Expectations validation of the warehouse layers (suites in expectations/<layer>/*.json).
+
+    from orchestration.quality import LAYERS, validate_layer, write_validation_summary
+
+    report = validate_layer(con, "raw", new_transfers=[("KZ01", "20230315T020000Z")])
+    report = validate_layer(con, "staging")   # or "marts"
+    report.passed                              # False iff a critical expectation failed
+    write_validation_summary([report], path)   # one self-contained HTML page
+
+Importing this package does not import Great Expectations (slow): validate_layer does, once.
+"""
+
+from orchestration.quality.report import render_validation_summary, write_validation_summary
+from orchestration.quality.suites import EXPECTATIONS_DIR, LAYERS, SuiteDefinition, load_layer_suites
+from orchestration.quality.validate import (
+    ExpectationOutcome,
+    LayerReport,
+    SuiteReport,
+    expectation_id,
+    validate_layer,
+)
+
+__all__ = [
+    "EXPECTATIONS_DIR",
+    "LAYERS",
+    "ExpectationOutcome",
+    "LayerReport",
+    "SuiteDefinition",
+    "SuiteReport",
+    "expectation_id",
+    "load_layer_suites",
+    "render_validation_summary",
+    "validate_layer",
+    "write_validation_summary",
+]

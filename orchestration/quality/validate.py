@@ -1,0 +1,402 @@
+"""Running a layer's suites against the warehouse and reporting what failed, row by row.
+
+GX's SQL path does not work against DuckDB, so each suite's `meta.batch_query` is run on the given
+DuckDB connection and the resulting pandas DataFrame is validated with GX's pandas datasource, in
+one ephemeral (in-memory) GX context per call: nothing is written to disk, nothing goes to the
+network.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+from orchestration.quality.suites import (
+    LAYERS,
+    SuiteDefinition,
+    load_layer_suites,
+    to_gx_suite,
+)
+from orchestration.settings import DBT_PROJECT_DIR
+
+MAX_FAILING_ROWS = 5
+CRITICAL, WARNING = "critical", "warning"
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+_SEED_PARAMETER = re.compile(r"\$seed_(\w+)")
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+_INDEX_KEY = "regenheart_index"  # put in each expectation's meta to pair GX's results with the file
+
+
+@dataclass
+class ExpectationOutcome:
+    """The result of one expectation (or of a suite's batch query, when it could not run)."""
+
+    suite: str
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    failing_rows: list[dict[str, Any]] = field(default_factory=list)
+    description: str = ""
+    observed_value: Any = None
+
+    def describe(self) -> str:
+        """One line: suite, expectation, severity, counts and the first failing rows."""
+        head = f"{self.suite}: {self.expectation} [{self.severity}]"
+        if self.success:
+            rows = f" ({self.element_count} rows)" if self.element_count is not None else ""
+            return f"{head} passed{rows}"
+        detail = []
+        if self.unexpected_count is not None:
+            detail.append(f"{self.unexpected_count} of {self.element_count} rows fail")
+        rows = "; ".join(_format_row(row) for row in self.failing_rows[:3])
+        if rows:
+            detail.append(f"first: {rows}" if self.unexpected_count is not None else rows)
+        elif self.observed_value is not None:
+            detail.append(f"observed {_short(self.observed_value)}")
+        return f"{head} FAILED" + (f": {'; '.join(detail)}" if detail else "")
+
+
+@dataclass
+class SuiteReport:
+    name: str
+    table: str
+    outcomes: list[ExpectationOutcome]
+    row_count: int
+    description: str = ""
+    seconds: float = 0.0
+
+    @property
+    def critical_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == CRITICAL]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity != CRITICAL]
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical_failures
+
+
+@dataclass
+class LayerReport:
+    layer: str
+    suites: list[SuiteReport]
+    new_transfers: list[tuple[str, str]] | None = None
+    seconds: float = 0.0
+
+    @property
+    def outcomes(self) -> list[ExpectationOutcome]:
+        return [outcome for suite in self.suites for outcome in suite.outcomes]
+
+    @property
+    def critical_failures(self) -> list[ExpectationOutcome]:
+        return [o for suite in self.suites for o in suite.critical_failures]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for suite in self.suites for o in suite.warnings]
+
+    @property
+    def passed(self) -> bool:
+        """False iff a critical expectation failed (or a batch query could not run)."""
+        return not self.critical_failures
+
+    def summary(self) -> str:
+        state = "passed" if self.passed else "FAILED"
+        return (
+            f"{self.layer}: {state}: {len(self.suites)} suite(s), {len(self.outcomes)} expectation(s), "
+            f"{len(self.critical_failures)} critical failure(s), {len(self.warnings)} warning(s)"
+        )
+
+
+def validate_layer(
+    con,
+    layer: str,
+    new_transfers: Iterable[tuple[str, str]] | None = None,
+    *,
+    suites: Iterable[str] | None = None,
+    expectations_dir: Path | None = None,
+) -> LayerReport:
+    """Validate every suite of `layer` (expectations/<layer>/*.json) on the DuckDB connection `con`.
+
+    raw validates only the rows of `new_transfers` ((SITEID, EXTRACT_ID) pairs): an empty list
+    validates nothing and passes; None means every LOADED transfer in raw.transfer_log. The other
+    layers ignore `new_transfers`. `suites` restricts the run to those suite names (or tables).
+    The connection is only read (it may be read-only); nothing is left registered on it.
+    """
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}: expected one of {', '.join(LAYERS)}")
+    started = time.perf_counter()
+    transfers: list[tuple[str, str]] | None = None
+    if layer == "raw":
+        if new_transfers is None:
+            transfers = [tuple(row) for row in con.execute(
+                "SELECT SITEID, EXTRACT_ID FROM raw.transfer_log WHERE STATUS = 'LOADED' ORDER BY ALL"
+            ).fetchall()]
+        else:
+            transfers = [(str(site), str(extract)) for site, extract in new_transfers]
+        if not transfers:
+            return LayerReport(layer, [], transfers, time.perf_counter() - started)
+
+    definitions = load_layer_suites(layer, expectations_dir)
+    if suites is not None:
+        wanted = set(suites)
+        definitions = [d for d in definitions if d.name in wanted or d.table in wanted]
+        unknown = wanted - {d.name for d in definitions} - {d.table for d in definitions}
+        if unknown:
+            raise ValueError(f"no {layer} suite named {', '.join(sorted(unknown))}")
+
+    context = _ephemeral_context()
+    source = context.data_sources.add_pandas(name=f"regenheart_{layer}")
+    reports = [_validate_suite(con, source, definition, transfers) for definition in definitions]
+    return LayerReport(layer, reports, transfers, time.perf_counter() - started)
+
+
+def _ephemeral_context():
+    """An in-memory GX context: no gx/ folder, no docs site, no analytics, no progress bars."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _validate_suite(con, source, definition: SuiteDefinition, transfers) -> SuiteReport:
+    started = time.perf_counter()
+    try:
+        frame = _batch_frame(con, definition, transfers)
+    except Exception as exc:  # a query that cannot run is a failed gate, not a crash
+        outcome = ExpectationOutcome(
+            suite=definition.name,
+            expectation="batch_query",
+            column=None,
+            severity=CRITICAL,
+            success=False,
+            failing_rows=[{"error": str(exc).strip().splitlines()[0]}],
+            description="The suite's batch query must run: the table or a column it reads is missing.",
+        )
+        return SuiteReport(definition.name, definition.table, [outcome], 0, definition.description,
+                           time.perf_counter() - started)
+
+    asset = source.add_dataframe_asset(name=definition.name)
+    batch = asset.add_batch_definition_whole_dataframe("whole_table").get_batch(
+        batch_parameters={"dataframe": frame}
+    )
+    # Counts for every expectation first; then the failing rows of the failed ones only (asking GX
+    # for unexpected rows of every expectation costs a quarter more time).
+    results = _validate(batch, definition, None, {"result_format": "BASIC", "partial_unexpected_count": 0})
+    failed = {index for index, validation in results.items() if not validation.success}
+    with_rows = _validate(batch, definition, failed, {
+        "result_format": "BASIC",
+        "partial_unexpected_count": MAX_FAILING_ROWS,
+        "include_unexpected_rows": True,
+    }) if failed else {}
+    id_columns = [c for c in definition.id_columns if c in frame.columns]
+    outcomes = [
+        _outcome(definition, expectation, results[index], with_rows.get(index), id_columns, len(frame))
+        for index, expectation in enumerate(definition.expectations)
+    ]
+    return SuiteReport(definition.name, definition.table, outcomes, len(frame), definition.description,
+                       time.perf_counter() - started)
+
+
+def _batch_frame(con, definition: SuiteDefinition, transfers):
+    import pandas as pd
+
+    parameters = query_parameters(definition.batch_query, transfers)
+    cursor = con.execute(definition.batch_query, parameters) if parameters else con.execute(definition.batch_query)
+    duckdb_types = {name: str(type_) for name, type_, *_ in cursor.description}
+    frame = cursor.df()
+    # A column's pandas dtype must not depend on its data: DuckDB gives an integer (boolean) column
+    # a numpy dtype when it holds no NULL and a nullable one otherwise, and a VARCHAR column of
+    # NULLs only comes as object. Make integers and booleans nullable, and text always `str`.
+    for name, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            continue
+        if dtype.kind in "iu":
+            frame[name] = frame[name].astype(f"{'U' if dtype.kind == 'u' else ''}Int{dtype.itemsize * 8}")
+        elif dtype.kind == "b":
+            frame[name] = frame[name].astype("boolean")
+        elif dtype.kind == "O" and duckdb_types.get(name) == "VARCHAR":
+            frame[name] = frame[name].astype("str")
+    return frame
+
+
+def query_parameters(query: str, transfers) -> dict[str, Any]:
+    """The named parameters a batch query uses: `$new_sites` / `$new_extracts` (the transfers to
+    validate, zipped pairwise) and `$seed_<name>` (the path of dbt seed <name>.csv, for the raw
+    layer, which is validated before dbt loads the seeds into the reference schema)."""
+    query = _LINE_COMMENT.sub("", query)  # DuckDB rejects a parameter the query does not use
+    parameters: dict[str, Any] = {}
+    if "$new_sites" in query or "$new_extracts" in query:
+        transfers = transfers or []
+        parameters["new_sites"] = [site for site, _ in transfers]
+        parameters["new_extracts"] = [extract for _, extract in transfers]
+    for name in sorted(set(_SEED_PARAMETER.findall(query))):
+        path = SEEDS_DIR / f"{name}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"the batch query reads seed {name}, but {path} does not exist")
+        parameters[f"seed_{name}"] = str(path)
+    return parameters
+
+
+def _validate(batch, definition: SuiteDefinition, only, result_format) -> dict:
+    """GX's results by position in the suite file (GX may return them in another order)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = batch.validate(to_gx_suite(definition, index_key=_INDEX_KEY, only=only), result_format=result_format)
+    by_index = {(v.expectation_config.meta or {}).get(_INDEX_KEY): v for v in result.results}
+    expected = set(range(len(definition.expectations))) if only is None else set(only)
+    if missing := sorted(expected - set(by_index)):
+        raise RuntimeError(f"{definition.name}: GX returned no result for expectation(s) {missing}")
+    return by_index
+
+
+def expectation_id(expectation: dict) -> str:
+    """A short readable id: `type(columns)`, with its row condition when it has one."""
+    kwargs = expectation.get("kwargs") or {}
+    columns = [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)]
+    columns += list(kwargs.get("column_list") or [])
+    text = f"{expectation['type']}({', '.join(columns)})" if columns else expectation["type"]
+    if kwargs.get("row_condition"):
+        text += f" where {condition_text(kwargs['row_condition'])}"
+    return text
+
+
+def condition_text(condition: Any) -> str:
+    if isinstance(condition, str):
+        return condition
+    kind = condition.get("type")
+    if kind in ("and", "or"):
+        return f" {kind.upper()} ".join(condition_text(c) for c in condition["conditions"])
+    if kind == "nullity":
+        return f"{condition['column']['name']} IS {'NULL' if condition['is_null'] else 'NOT NULL'}"
+    if kind == "comparison":
+        operator = {"IN": "in", "NOT_IN": "not in"}.get(condition["operator"], condition["operator"])
+        return f"{condition['column']['name']} {operator} {condition['parameter']!r}"
+    return str(condition.get("pass_through_filter", condition))
+
+
+def _outcome(definition, expectation: dict, validation, with_rows, id_columns: list[str], row_count: int):
+    kwargs = expectation.get("kwargs") or {}
+    meta = expectation.get("meta") or {}
+    columns = [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)] + list(kwargs.get("column_list") or [])
+    result = validation.result or {}
+    error = _exception_message(validation.exception_info)
+    raised = error is not None
+    success = bool(validation.success) and not raised
+    unexpected_count = result.get("unexpected_count")
+    element_count = result.get("element_count", row_count)
+    failing_rows: list[dict[str, Any]] = []
+    observed = result.get("observed_value")
+    if raised:
+        failing_rows = [{"error": error}]
+    elif not success:
+        rows = (with_rows.result or {}).get("unexpected_rows") if with_rows is not None else None
+        if isinstance(rows, list):
+            import pandas as pd
+
+            rows = pd.DataFrame(rows)
+        if rows is not None and len(rows):
+            shown = _unique(id_columns + columns + list(meta.get("show_columns") or []))
+            shown = [c for c in shown if c in rows.columns]
+            failing_rows = [
+                {column: _jsonable(value) for column, value in record.items()}
+                for record in rows[shown].head(MAX_FAILING_ROWS).to_dict("records")
+            ]
+        elif (result.get("details") or {}).get("mismatched"):
+            mismatched = result["details"]["mismatched"]
+            failing_rows = [{"missing_columns": ", ".join(map(str, mismatched.get("missing") or []))}]
+        elif observed is not None:
+            failing_rows = [{"observed_value": _jsonable(observed)}]
+    return ExpectationOutcome(
+        suite=definition.name,
+        expectation=expectation_id(expectation),
+        column=", ".join(columns) or None,
+        severity=expectation.get("severity", CRITICAL),
+        success=success,
+        element_count=element_count,
+        unexpected_count=unexpected_count,
+        failing_rows=failing_rows,
+        description=meta.get("description", ""),
+        observed_value=_jsonable(observed),
+    )
+
+
+def _exception_message(info) -> str | None:
+    """The error GX caught for an expectation, if any: `exception_info` is either one
+    {raised_exception, exception_message, ...} dict or such dicts keyed by metric."""
+    if not isinstance(info, dict):
+        return None
+    candidates = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            message = str(candidate.get("exception_message") or "").strip()
+            return message.splitlines()[0] if message else "the expectation raised an error"
+    return None
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [x for x in items if not (x in seen or seen.add(x))]
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain Python values for reports: no numpy scalars, NaN/NaT as None, timestamps as text."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _format_row(row: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={_short(value)}" for key, value in row.items())
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

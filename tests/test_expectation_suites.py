@@ -1,0 +1,442 @@
+"""The Great Expectations suites (expectations/<layer>/*.json) against the real sample warehouse.
+
+Every layer passes on the sample; every suite fails, critically and naming the failing rows, on a copy
+of the sample broken in one invariant (BREAKS); an empty adsl fails the marts layer; the HTML summary
+is self-contained.
+"""
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import contract
+from orchestration import dts
+from orchestration.quality import (
+    EXPECTATIONS_DIR,
+    LAYERS,
+    load_layer_suites,
+    validate_layer,
+    write_validation_summary,
+)
+from orchestration.warehouse import LOAD_COLUMNS
+
+SITE = "KZ01"
+LATEST = "20230315T020000Z"
+SAMPLE_TRANSFERS = [(SITE, "20201215T020000Z"), (SITE, "20210915T020000Z"), (SITE, "20220615T020000Z"), (SITE, LATEST)]
+SUITE_FILES = sorted(EXPECTATIONS_DIR.glob("*/*.json"))
+
+
+def _usubjid(subjid):
+    return f"NCT04325594-{SITE}-{subjid}"
+
+
+MATERIALIZE = "materialize"
+
+
+def _materialize(relation):
+    """Make a staging model a table, so a test can break the model's output (models may be views)."""
+    return [(MATERIALIZE, relation)]
+
+
+@dataclass(frozen=True)
+class Break:
+    statements: list
+    expectation: str  # the expectation id that must fail, critically
+    row: dict  # what one of its failing rows must show
+
+
+_LATEST_ROW = f"EXTRACT_ID = '{LATEST}' AND SOURCE_LINE"
+ANALYSED = "where ROW_EXCLUDED == False"
+
+# One broken invariant per suite: a suite nothing can break is a bug.
+BREAKS = {
+    # raw: the latest transfer is validated
+    "raw.dm": Break(
+        [f"INSERT INTO raw.dm SELECT * FROM raw.dm WHERE {_LATEST_ROW} = 2"],
+        "expect_compound_columns_to_be_unique(SITEID, EXTRACT_ID, SOURCE_LINE)",
+        {"EXTRACT_ID": LATEST, "SOURCE_LINE": 2, "RECID": "001-001"},
+    ),
+    "raw.ie": Break(
+        [f"DELETE FROM raw.ie WHERE {_LATEST_ROW} = 3"],
+        "expect_column_pair_values_to_be_equal(LOADED_ROWS, MANIFEST_ROWS)",
+        {"EXTRACT_ID": LATEST, "LOADED_ROWS": 719, "MANIFEST_ROWS": 720},
+    ),
+    "raw.ex": Break(
+        [f"UPDATE raw.ex SET SOURCE_FILE = 'ex_old.csv' WHERE {_LATEST_ROW} = 2"],
+        "expect_column_values_to_be_in_set(SOURCE_FILE)",
+        {"SOURCE_LINE": 2, "SOURCE_FILE": "ex_old.csv"},
+    ),
+    "raw.sv": Break(
+        [f"INSERT INTO raw.sv SELECT * FROM raw.sv WHERE {_LATEST_ROW} = 10"],
+        "expect_compound_columns_to_be_unique(SITEID, EXTRACT_ID, SOURCE_LINE)",
+        {"SOURCE_LINE": 10},
+    ),
+    "raw.echo": Break(
+        [f"UPDATE raw.echo SET SOURCE_LINE = 1 WHERE {_LATEST_ROW} = 2"],
+        "expect_column_values_to_be_between(SOURCE_LINE)",
+        {"SOURCE_LINE": 1, "RECID": "001-001"},
+    ),
+    "raw.ct": Break(
+        ["ALTER TABLE raw.ct DROP COLUMN LOADED_AT"],
+        "expect_table_columns_to_match_set",
+        {"missing_columns": "LOADED_AT"},
+    ),
+    "raw.lb": Break(
+        [f"INSERT INTO raw.lb SELECT * REPLACE (9999 AS SOURCE_LINE) FROM raw.lb WHERE {_LATEST_ROW} = 2"],
+        "expect_column_pair_values_to_be_equal(LOADED_ROWS, MANIFEST_ROWS)",
+        {"LOADED_ROWS": 658, "MANIFEST_ROWS": 657},
+    ),
+    "raw.fs": Break(
+        [f"INSERT INTO raw.fs SELECT * FROM raw.fs WHERE {_LATEST_ROW} = 5"],
+        "expect_compound_columns_to_be_unique(SITEID, EXTRACT_ID, SOURCE_LINE)",
+        {"SOURCE_LINE": 5},
+    ),
+    "raw.qs": Break(
+        [f"DELETE FROM raw.qs WHERE {_LATEST_ROW} BETWEEN 2 AND 11"],
+        "expect_column_pair_values_to_be_equal(LOADED_ROWS, MANIFEST_ROWS)",
+        {"LOADED_ROWS": 4120, "MANIFEST_ROWS": 4130},
+    ),
+    "raw.ae": Break(
+        [f"INSERT INTO raw.ae SELECT * FROM raw.ae WHERE {_LATEST_ROW} = 2"],
+        "expect_compound_columns_to_be_unique(SITEID, EXTRACT_ID, SOURCE_LINE)",
+        {"SOURCE_LINE": 2, "SUBJID": "001"},
+    ),
+    "raw.ds": Break(  # two rows claim the same file line
+        [f"UPDATE raw.ds SET SOURCE_LINE = 3 WHERE {_LATEST_ROW} = 2"],
+        "expect_compound_columns_to_be_unique(SITEID, EXTRACT_ID, SOURCE_LINE)",
+        {"SOURCE_LINE": 3, "RECID": "001-001"},
+    ),
+    "raw.transfer_log": Break(  # a file's rows never reached raw: no per-file suite can see that
+        [f"DELETE FROM raw.ds WHERE EXTRACT_ID = '{LATEST}'"],
+        "expect_column_pair_values_to_be_equal(LOADED_ROWS, MANIFEST_ROWS) where STATUS == 'LOADED'",
+        {"EXTRACT_ID": LATEST, "SOURCE_FILE": "ds.csv", "LOADED_ROWS": 0, "MANIFEST_ROWS": 30},
+    ),
+    # staging: the model's output is replaced by a broken copy (a bug in the model)
+    "staging.stg_edc__dm": Break(
+        [*_materialize("staging.stg_edc__dm"),
+         "INSERT INTO staging.stg_edc__dm SELECT * REPLACE (999 AS SOURCE_LINE) FROM staging.stg_edc__dm WHERE SOURCE_LINE = 2"],
+        f"expect_column_values_to_be_unique(USUBJID) {ANALYSED}",
+        {"USUBJID": _usubjid("001"), "SOURCE_LINE": 999},
+    ),
+    "staging.stg_edc__ie": Break(
+        [*_materialize("staging.stg_edc__ie"),
+         "INSERT INTO staging.stg_edc__ie SELECT * FROM staging.stg_edc__ie WHERE SOURCE_LINE = 3"],
+        "expect_compound_columns_to_be_unique(SITEID, SOURCE_LINE)",
+        {"SOURCE_LINE": 3, "RECID": "001-002"},
+    ),
+    "staging.stg_edc__ex": Break(
+        [*_materialize("staging.stg_edc__ex"),
+         "UPDATE staging.stg_edc__ex SET EXSTDTM = EXSTDTM + INTERVAL 1 DAY WHERE SOURCE_LINE = 2"],
+        "expect_column_pair_values_to_be_equal(EXSTDTM_DATE, EXSTDT)",
+        {"RECID": "001-001", "SOURCE_LINE": 2},
+    ),
+    "staging.stg_edc__sv": Break(
+        [*_materialize("staging.stg_edc__sv"), "ALTER TABLE staging.stg_edc__sv ALTER SVSTDT TYPE VARCHAR"],
+        "expect_column_type_to_be(SVSTDT)",
+        {"observed_value": "str"},
+    ),
+    "staging.stg_edc__echo": Break(
+        [*_materialize("staging.stg_edc__echo"), "UPDATE staging.stg_edc__echo SET LVEF = 300 WHERE RECID = '001-003'"],
+        f"expect_column_pair_values_a_to_be_greater_than_b(LVEF_HIGH, LVEF) {ANALYSED}",
+        {"RECID": "001-003", "USUBJID": _usubjid("001"), "LVEF": 300.0, "LVEF_HIGH": 80.0},
+    ),
+    "staging.stg_edc__ct": Break(
+        [*_materialize("staging.stg_edc__ct"), "UPDATE staging.stg_edc__ct SET LVESV = LVEDV + 10 WHERE SOURCE_LINE = 2"],
+        f"expect_column_pair_values_a_to_be_greater_than_b(LVEDV, LVESV) {ANALYSED}",
+        {"RECID": "001-001", "SOURCE_LINE": 2},
+    ),
+    "staging.stg_edc__lb": Break(
+        [*_materialize("staging.stg_edc__lb"), "UPDATE staging.stg_edc__lb SET LBSTRESU = 'pmol/L' WHERE SOURCE_LINE = 2"],
+        "expect_column_values_to_be_in_set(LBSTRESU) where ROW_EXCLUDED == False AND LBTESTCD == 'NTPROBNP'",
+        {"RECID": "001-001", "LBSTRESU": "pmol/L"},
+    ),
+    "staging.stg_edc__fs": Break(
+        [*_materialize("staging.stg_edc__fs"), "UPDATE staging.stg_edc__fs SET ROW_EXCLUDED = NULL WHERE SOURCE_LINE = 2"],
+        "expect_column_values_to_not_be_null(ROW_EXCLUDED)",
+        {"SOURCE_LINE": 2, "ROW_EXCLUDED": None},
+    ),
+    "staging.stg_edc__qs": Break(
+        [*_materialize("staging.stg_edc__qs"), "UPDATE staging.stg_edc__qs SET QSSTRESN = 9 WHERE SOURCE_LINE = 2"],
+        f"expect_column_pair_values_a_to_be_greater_than_b(ITEM_HIGH, QSSTRESN) {ANALYSED}",
+        {"SOURCE_LINE": 2, "QSTESTCD": "MLHFQ01", "QSSTRESN": 9.0, "ITEM_HIGH": 5.0},
+    ),
+    "staging.stg_edc__ae": Break(
+        [*_materialize("staging.stg_edc__ae"),
+         f"UPDATE staging.stg_edc__ae SET USUBJID = '{_usubjid('999')}', SUBJID = '999' WHERE SOURCE_LINE = 2"],
+        "expect_column_values_to_be_in_set(SUBJECT_IN_DM)",
+        {"USUBJID": _usubjid("999"), "SUBJID": "999"},
+    ),
+    "staging.stg_edc__ds": Break(
+        [*_materialize("staging.stg_edc__ds"), "UPDATE staging.stg_edc__ds SET ROW_EXCLUDED = true WHERE SOURCE_LINE = 2"],
+        "expect_column_values_to_be_between(N_ERROR_ISSUES) where ROW_EXCLUDED == True",
+        {"SOURCE_LINE": 2, "N_ERROR_ISSUES": 0},
+    ),
+    "staging.stg_edc__latest_transfers": Break(
+        [*_materialize("staging.stg_edc__latest_transfers"),
+         "UPDATE staging.stg_edc__latest_transfers SET EXTRACT_ID = '20220615T020000Z'"],
+        "expect_column_pair_values_to_be_equal(EXTRACT_ID, LATEST_LOADED_EXTRACT_ID)",
+        {"SITEID": SITE, "EXTRACT_ID": "20220615T020000Z", "LATEST_LOADED_EXTRACT_ID": LATEST},
+    ),
+    # marts
+    "marts.adsl": Break(
+        [f"INSERT INTO marts.adsl SELECT * FROM marts.adsl WHERE USUBJID = '{_usubjid('001')}'"],
+        "expect_column_values_to_be_unique(USUBJID)",
+        {"USUBJID": _usubjid("001")},
+    ),
+    "marts.adeff": Break(
+        [f"UPDATE marts.adeff SET CHG = CHG + 1 WHERE USUBJID = '{_usubjid('001')}' AND PARAMCD = 'LVEFECHO' AND AVISITN = 6"],
+        "expect_column_values_to_be_between(CHG_ERROR)",
+        {"USUBJID": _usubjid("001"), "PARAMCD": "LVEFECHO", "AVISIT": "Month 6", "CHG": 11.0, "CHG_ERROR": 1.0},
+    ),
+    "marts.adae": Break(
+        [f"UPDATE marts.adae SET USUBJID = '{_usubjid('999')}' WHERE USUBJID = '{_usubjid('001')}' AND SRCRECID = '001-001'"],
+        "expect_column_values_to_be_in_set(IN_ADSL)",
+        {"USUBJID": _usubjid("999"), "SRCRECID": "001-001"},
+    ),
+    "marts.subject_visits": Break(
+        [f"DELETE FROM marts.subject_visits WHERE USUBJID = '{_usubjid('001')}' AND AVISITN = 6"],
+        "expect_column_values_to_be_in_set(SUBJECT_ROWS)",
+        {"USUBJID": _usubjid("001"), "SUBJECT_ROWS": 3},
+    ),
+    "marts.efficacy_summary": Break(
+        ["UPDATE marts.efficacy_summary SET N = N + 1 WHERE PARAMCD = 'LVEFECHO' AND AVISITN = 6"],
+        "expect_column_pair_values_to_be_equal(N, N_RECORDS)",
+        {"PARAMCD": "LVEFECHO", "AVISIT": "Month 6", "N": 28, "N_RECORDS": 27},
+    ),
+    "marts.safety_summary": Break(
+        ["UPDATE marts.safety_summary SET PCT_SUBJ = PCT_SUBJ + 1 WHERE PERIOD = 'OVERALL' AND LEVEL = 'ANY'"],
+        "expect_column_values_to_be_between(PCT_SUBJ_ERROR)",
+        {"PERIOD": "OVERALL", "LEVEL": "ANY", "N_SUBJ": 28},
+    ),
+    "marts.data_issues": Break(
+        ["INSERT INTO marts.data_issues SELECT * FROM marts.data_issues WHERE RULE = 'implausible' AND FIELD = 'LVEF'"],
+        "expect_column_values_to_be_unique(ISSUE_ID)",
+        {"SRCDOM": "echo", "FIELD": "LVEF", "RULE": "implausible"},
+    ),
+    "marts.extract_log": Break(
+        [f"UPDATE marts.extract_log SET STATUS = 'DONE' WHERE EXTRACT_ID = '{LATEST}'"],
+        "expect_column_values_to_be_in_set(STATUS)",
+        {"EXTRACT_ID": LATEST, "STATUS": "DONE"},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def sample_db(sample_build) -> Path:
+    """The sample's build database (every layer), refreshed once for the session. Read-only here."""
+    return sample_build
+
+
+@pytest.fixture(scope="module")
+def sample_reports(sample_db):
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        transfers = con.execute("SELECT SITEID, EXTRACT_ID FROM raw.transfer_log WHERE STATUS = 'LOADED' ORDER BY ALL").fetchall()
+        assert transfers == SAMPLE_TRANSFERS
+        return {
+            layer: validate_layer(con, layer, new_transfers=transfers if layer == "raw" else None) for layer in LAYERS
+        }
+
+
+def _broken_copy(source: Path, target_dir: Path, statements) -> Path:
+    copy = target_dir / source.name
+    shutil.copyfile(source, copy)
+    with duckdb.connect(str(copy)) as con:
+        for statement in statements:
+            if isinstance(statement, tuple) and statement[0] == MATERIALIZE:
+                _view_to_table(con, statement[1])
+            else:
+                con.execute(statement)
+    return copy
+
+
+def _view_to_table(con, relation):
+    schema, name = relation.split(".")
+    if con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ? AND database_name = current_database()",
+        [schema, name],
+    ).fetchone()[0]:
+        con.execute(f"CREATE TABLE {schema}.gx_broken AS SELECT * FROM {relation}")
+        con.execute(f"DROP VIEW {relation}")
+        con.execute(f"ALTER TABLE {schema}.gx_broken RENAME TO {name}")
+
+
+def _suite_report(report, name):
+    (suite,) = [s for s in report.suites if s.name == name]
+    return suite
+
+
+def test_every_layer_passes_on_the_sample(sample_reports):
+    for layer in LAYERS:
+        report = sample_reports[layer]
+        assert report.passed, "\n".join(o.describe() for o in report.critical_failures)
+        assert {s.name for s in report.suites} == {d.name for d in load_layer_suites(layer)}
+        assert all(s.row_count > 0 for s in report.suites), [(s.name, s.row_count) for s in report.suites]
+        assert all(o.element_count is not None for o in report.outcomes)
+
+    raw = sample_reports["raw"]
+    assert raw.new_transfers == SAMPLE_TRANSFERS
+    assert _suite_report(raw, "raw.transfer_log").row_count == 4 * len(dts.DTS_FILES)
+    # the rows of all four transfers: 10 + 20 + 30 + 30 subjects
+    assert _suite_report(raw, "raw.dm").row_count == 90
+    assert _suite_report(sample_reports["staging"], "staging.stg_edc__dm").row_count == 30
+    assert _suite_report(sample_reports["marts"], "marts.adsl").row_count == 30
+    assert _suite_report(sample_reports["marts"], "marts.efficacy_summary").row_count == len(contract.PARAMCDS) * 4
+
+
+def test_sample_data_problems_are_warnings_with_their_rows(sample_reports):
+    """The sample's deliberate data problems show as warnings naming the rows; none blocks."""
+    warnings = {(o.suite, o.expectation): o for layer in LAYERS for o in sample_reports[layer].warnings}
+    assert all(o.severity == "warning" for o in warnings.values())
+
+    unknown = warnings[("raw.lb", "expect_column_values_to_be_in_set(SUBJID_IN_DM)")]
+    assert unknown.unexpected_count == 3, "subject 031 has a lab result in three transfers but is in no dm.csv"
+    assert {(r["EXTRACT_ID"], r["SUBJID"], r["RECID"]) for r in unknown.failing_rows} == {
+        (extract, "031", "031-001") for _, extract in SAMPLE_TRANSFERS[1:]
+    }
+
+    no_time = warnings[("staging.stg_edc__ex", f"expect_column_values_to_not_be_null(EXSTDTM) {ANALYSED}")]
+    assert [(r["USUBJID"], r["RECID"]) for r in no_time.failing_rows] == [(_usubjid("014"), "014-001")]
+
+    no_month6 = warnings[("marts.adsl", "expect_column_values_to_be_in_set(HAS_MONTH6_LVEF)")]
+    assert [(r["USUBJID"], r["EOSSTT"], r["DCSREAS"]) for r in no_month6.failing_rows] == [
+        (_usubjid("005"), "COMPLETED", None),
+        (_usubjid("006"), "DISCONTINUED", "DEATH"),
+        (_usubjid("007"), "DISCONTINUED", "WITHDRAWAL BY SUBJECT"),
+    ]
+    assert "marts.adsl" in no_month6.describe() and "3 of 30 rows fail" in no_month6.describe()
+
+
+def test_raw_validates_only_the_new_transfers(sample_db):
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        nothing = validate_layer(con, "raw", new_transfers=[])
+        latest = validate_layer(con, "raw", new_transfers=[(SITE, LATEST)], suites=["raw.dm", "raw.transfer_log"])
+    assert nothing.passed and nothing.suites == [] and nothing.outcomes == []
+    assert latest.passed
+    assert _suite_report(latest, "raw.dm").row_count == 30
+    assert _suite_report(latest, "raw.transfer_log").row_count == len(dts.DTS_FILES)
+
+
+@pytest.mark.parametrize("suite_file", SUITE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_each_suite_fails_on_a_broken_table(suite_file, sample_db, tmp_path):
+    layer = suite_file.parent.name
+    name = json.loads(suite_file.read_text())["name"]
+    assert name in BREAKS, f"{name} has no break in BREAKS: a suite that cannot be broken is a bug"
+    broken = BREAKS[name]
+    copy = _broken_copy(sample_db, tmp_path, broken.statements)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        report = validate_layer(con, layer, new_transfers=[(SITE, LATEST)], suites=[name])
+
+    assert not report.passed
+    failed = {o.expectation: o for o in report.critical_failures}
+    assert broken.expectation in failed, sorted(failed)
+    outcome = failed[broken.expectation]
+    assert outcome.suite == name and outcome.severity == "critical" and not outcome.success
+    assert outcome.failing_rows, outcome.describe()
+    assert any(broken.row.items() <= row.items() for row in outcome.failing_rows), outcome.failing_rows
+    line = outcome.describe()
+    assert name in line and broken.expectation in line and "FAILED" in line
+    if outcome.unexpected_count is not None:
+        assert outcome.unexpected_count >= 1 and f"{outcome.unexpected_count} of" in line
+
+
+def test_raw_needs_no_reference_schema(sample_db, tmp_path):
+    """The raw gate runs before dbt loads the seeds (a first refresh has no reference schema)."""
+    copy = _broken_copy(sample_db, tmp_path, ["DROP SCHEMA reference CASCADE"])
+    with duckdb.connect(str(copy), read_only=True) as con:
+        report = validate_layer(con, "raw", new_transfers=[(SITE, LATEST)], suites=["raw.lb", "raw.qs", "raw.fs"])
+    assert report.passed, [o.describe() for o in report.critical_failures]
+    codes = [o for o in report.outcomes if o.expectation == "expect_column_values_to_be_in_set(NYHA_IN_CODE_LIST)"]
+    assert codes and codes[0].success and codes[0].element_count == 118
+
+
+def test_a_missing_dts_column_is_named(sample_db, tmp_path):
+    """A DTS column gone from raw: the batch query itself cannot run, a critical failure naming it."""
+    copy = _broken_copy(sample_db, tmp_path, ["ALTER TABLE raw.ds DROP COLUMN DSDECOD"])
+    with duckdb.connect(str(copy), read_only=True) as con:
+        report = validate_layer(con, "raw", new_transfers=[(SITE, LATEST)], suites=["raw.ds"])
+    (failure,) = report.critical_failures
+    assert failure.expectation == "batch_query" and "DSDECOD" in failure.failing_rows[0]["error"]
+
+
+def test_adeff_baseline_range_and_key_invariants(sample_db, tmp_path):
+    subject = _usubjid("002")
+    copy = _broken_copy(sample_db, tmp_path, [
+        # a second baseline for subject 002's echo LVEF
+        f"UPDATE marts.adeff SET ABLFL = 'Y' WHERE USUBJID = '{subject}' AND PARAMCD = 'LVEFECHO' AND AVISITN = 1",
+        # an implausible analysed value
+        f"UPDATE marts.adeff SET AVAL = 300, CHG = 300 - BASE WHERE USUBJID = '{subject}' AND PARAMCD = 'LVEFECHO' AND AVISITN = 3",
+        # a repeated key
+        f"INSERT INTO marts.adeff SELECT * FROM marts.adeff WHERE USUBJID = '{subject}' AND PARAMCD = 'NYHA' AND AVISITN = 6",
+    ])
+    with duckdb.connect(str(copy), read_only=True) as con:
+        report = validate_layer(con, "marts", suites=["marts.adeff"])
+    failed = {o.expectation: o for o in report.critical_failures}
+    baseline = failed["expect_compound_columns_to_be_unique(USUBJID, PARAMCD) where ABLFL == 'Y'"]
+    assert baseline.unexpected_count == 2
+    assert {(r["USUBJID"], r["PARAMCD"], r["AVISIT"]) for r in baseline.failing_rows} == {
+        (subject, "LVEFECHO", "Baseline"), (subject, "LVEFECHO", "Month 1")
+    }
+    implausible = failed["expect_column_pair_values_a_to_be_greater_than_b(PARAM_HIGH, AVAL)"]
+    assert [(r["USUBJID"], r["PARAMCD"], r["AVAL"], r["PARAM_HIGH"]) for r in implausible.failing_rows] == [
+        (subject, "LVEFECHO", 300.0, 80.0)
+    ]
+    key = failed["expect_compound_columns_to_be_unique(USUBJID, PARAMCD, ADT, PREINFFL)"]
+    assert key.unexpected_count == 2 and {r["PARAMCD"] for r in key.failing_rows} == {"NYHA"}
+
+
+def test_an_empty_adsl_fails_the_marts_layer_and_the_summary_says_why(sample_db, sample_reports, tmp_path):
+    copy = _broken_copy(sample_db, tmp_path, ["DELETE FROM marts.adsl"])
+    with duckdb.connect(str(copy), read_only=True) as con:
+        report = validate_layer(con, "marts")
+    assert not report.passed
+    failed = {(o.suite, o.expectation) for o in report.critical_failures}
+    assert ("marts.adsl", "expect_table_row_count_to_be_between") in failed
+    assert ("marts.adeff", "expect_column_values_to_be_in_set(IN_ADSL)") in failed, "adeff's subjects are not in adsl"
+    row_count = [o for o in report.critical_failures if o.suite == "marts.adsl"][0]
+    assert row_count.failing_rows == [{"observed_value": 0}]
+
+    html_path = write_validation_summary([sample_reports["raw"], sample_reports["staging"], report], tmp_path / "v" / "summary.html")
+    page = html_path.read_text(encoding="utf-8")
+    assert "http" not in page.lower()
+    assert "<script" not in page.lower() and "<link" not in page.lower() and "<img" not in page.lower()
+    for layer_report in (sample_reports["raw"], sample_reports["staging"], report):
+        for suite in layer_report.suites:
+            assert suite.name in page
+    assert "expect_table_row_count_to_be_between" in page and "observed_value=0" in page
+    assert "FAILED" in page and "critical" in page
+
+
+def test_every_table_has_one_suite_and_every_expectation_is_described(sample_db):
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        staging_models = {
+            f"staging.{name}" for (name,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'staging'"
+            ).fetchall()
+        }
+    expected = {
+        "raw": {f"raw.{d}" for d in dts.DTS_FILES} | {"raw.transfer_log"},
+        "staging": staging_models,
+        "marts": {f"marts.{t}" for t in contract.MARTS},
+    }
+    for layer in LAYERS:
+        suites = load_layer_suites(layer)
+        tables = [s.table for s in suites]
+        assert sorted(tables) == sorted(expected[layer]), layer
+        for suite in suites:
+            assert suite.name == suite.table and suite.path.stem == suite.table.split(".")[1]
+            assert suite.id_columns
+            ids = [json.dumps([e["type"], e["kwargs"]], sort_keys=True) for e in suite.expectations]
+            assert len(ids) == len(set(ids)), f"{suite.name} repeats an expectation"
+            severities = {e["severity"] for e in suite.expectations}
+            assert severities <= {"critical", "warning"} and "critical" in severities, suite.name
+            assert all(len(e["meta"]["description"]) > 10 for e in suite.expectations)
+
+    raw_suites = {suite.table: suite for suite in load_layer_suites("raw")}
+    for domain in dts.DTS_FILES:  # each raw suite checks the columns the loader must keep
+        (columns,) = [e for e in raw_suites[f"raw.{domain}"].expectations if e["type"] == "expect_table_columns_to_match_set"]
+        assert columns["kwargs"]["column_set"] == [*LOAD_COLUMNS, *dts.REQUIRED_COLUMNS[domain]]
+        assert columns["kwargs"]["exact_match"] is False and columns["severity"] == "critical"

@@ -1,0 +1,121 @@
+"""Publishing: gates stop a bad build, readers never block a refresh, a killed refresh loses nothing."""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from conftest import REPO_ROOT, build_database, run_refresh
+from transfer_factory import minimal_rows, write_transfer
+
+FIRST = "20210101T020000Z"
+SECOND = "20210201T020000Z"
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def extract_ids(warehouse) -> list[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT EXTRACT_ID FROM marts.extract_log ORDER BY 1").fetchall()]
+
+
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory):
+    """A landing with one good transfer, refreshed and published once for the module."""
+    root = tmp_path_factory.mktemp("published")
+    write_transfer(root / "landing", "KZ97", FIRST)
+    result = run_refresh(root / "landing", root / "warehouse.duckdb")
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+@pytest.fixture
+def published(published_once, tmp_path):
+    """A private copy of the published state (landing, build database, published file)."""
+    root = tmp_path / "state"
+    shutil.copytree(published_once, root)
+    return root / "landing", root / "warehouse.duckdb"
+
+
+def test_critical_expectation_stops_the_run_at_its_gate(published):
+    landing, warehouse = published
+    before = sha256(warehouse)
+    rows = minimal_rows("001")
+    second_ae = dict(rows["ae"][0], AESPID="2", AETERM="Гематома в месте пункции", AEDECOD="Puncture site haematoma")
+    rows["ae"].append(second_ae)  # two different AEs under one RECID: a record key nobody foresaw broken
+    write_transfer(landing, "KZ97", SECOND, rows)
+
+    result = run_refresh(landing, warehouse)
+
+    assert result.returncode == 3
+    assert "check gx_raw_suite on raw/ae failed" in result.stderr
+    assert "raw.ae" in result.stderr and "expect_compound_columns_to_be_unique" in result.stderr
+    assert "AE001" in result.stderr, "the failing rows are named"
+    for step in ("dbt_staging", "dbt_analysis", "published_warehouse"):
+        assert f"{step}: started" not in result.stderr, f"{step} ran after the raw gate failed"
+    assert sha256(warehouse) == before, "the published file is untouched"
+
+
+def test_reader_never_blocks_a_refresh_and_keeps_its_view(published):
+    landing, warehouse = published
+    write_transfer(landing, "KZ97", SECOND)
+    with duckdb.connect(str(warehouse), read_only=True) as reader:
+        seen = reader.execute("SELECT count(*) FROM marts.extract_log").fetchone()
+        result = run_refresh(landing, warehouse)
+        assert result.returncode == 0, result.stderr
+        assert reader.execute("SELECT count(*) FROM marts.extract_log").fetchone() == seen == (1,)
+        assert reader.execute("SELECT count(*) FROM marts.adsl").fetchone() == (1,)
+    assert extract_ids(warehouse) == [FIRST, SECOND], "a new connection sees the new build"
+
+
+# During load, dbt, a gate, and publishing.
+KILL_POINTS = ["ingest_transfers: transfer", "dbt_staging: started", "gx_raw_gate: started", "published_warehouse: started"]
+
+
+def _refresh_killed_at(landing, warehouse, marker) -> bool:
+    """Start `regenheart refresh` and SIGKILL it when its progress shows `marker`; True if killed."""
+    env = {**os.environ, "REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)}
+    env.pop("DAGSTER_HOME", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "refresh"], env=env, cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    for line in process.stderr:
+        if marker in line:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        if time.monotonic() > deadline:
+            break
+    process.wait()
+    return False
+
+
+def test_refresh_killed_anywhere_leaves_the_published_file_old_or_new(published):
+    landing, warehouse = published
+    before = sha256(warehouse)
+    write_transfer(landing, "KZ97", SECOND)
+    for marker in KILL_POINTS:
+        assert _refresh_killed_at(landing, warehouse, marker), f"the refresh never reached {marker!r}"
+        if sha256(warehouse) != before:  # the kill came after the rename: the new build, whole
+            assert marker == "published_warehouse: started"
+            assert extract_ids(warehouse) == [FIRST, SECOND]
+        else:
+            assert extract_ids(warehouse) == [FIRST]
+    result = run_refresh(landing, warehouse)
+    assert result.returncode == 0, result.stderr
+    assert extract_ids(warehouse) == [FIRST, SECOND]
+    with duckdb.connect(str(build_database(warehouse)), read_only=True) as con:
+        assert con.execute("SELECT EXTRACT_ID, count(*) FROM raw.dm GROUP BY 1 ORDER BY 1").fetchall() == [
+            (FIRST, 1), (SECOND, 1)
+        ], "a transfer whose load was killed is loaded whole, once"
+    assert not list(warehouse.parent.glob("*.publishing-*")), "no partial publication is left behind"
