@@ -32,26 +32,21 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     yield from dbt.cli(args, context=context).stream()
 
 
-@dbt_assets(
-    manifest=regenheart_dbt_project.manifest_path,
-    project=regenheart_dbt_project,
-    dagster_dbt_translator=RegenheartDbtTranslator(),
-    select="resource_type:seed path:models/staging",
-    name="dbt_staging",
-)
-def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from _build(context, dbt, warehouse)
+def _dbt_step(name: str, select: str) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=regenheart_dbt_project.manifest_path,
+        project=regenheart_dbt_project,
+        dagster_dbt_translator=RegenheartDbtTranslator(),
+        select=select,
+        name=name,
+    )
+    def dbt_step(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        yield from _build(context, dbt, warehouse)
+
+    return dbt_step
 
 
-@dbt_assets(
-    manifest=regenheart_dbt_project.manifest_path,
-    project=regenheart_dbt_project,
-    dagster_dbt_translator=RegenheartDbtTranslator(),
-    select="path:models/intermediate path:models/marts",
-    name="dbt_analysis",
-)
-def dbt_analysis(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from _build(context, dbt, warehouse)
-
+dbt_staging = _dbt_step("dbt_staging", "resource_type:seed path:models/staging")
+dbt_analysis = _dbt_step("dbt_analysis", "path:models/intermediate path:models/marts")
 
 MARTS_KEYS = sorted((key for key in dbt_analysis.keys if key.path[0] == "marts"), key=lambda k: k.path)
