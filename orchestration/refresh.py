@@ -9,7 +9,7 @@ from typing import Callable
 
 from orchestration.publishing import build_database_path
 from orchestration.settings import Settings
-from orchestration.warehouse import RAW_SCHEMA, connect, ensure_raw_layer
+from orchestration.warehouse import RAW_SCHEMA, connect
 
 
 @dataclass
@@ -71,10 +71,11 @@ def _instance():
 
 
 def _transfer_log_keys(build) -> set[tuple[str, str]]:
+    from orchestration.ingestion import seen_transfers
+
     con = connect(build)
     try:
-        ensure_raw_layer(con)
-        return set(con.execute(f"SELECT SITEID, EXTRACT_ID FROM {RAW_SCHEMA}.transfer_log").fetchall())
+        return seen_transfers(con)
     finally:
         con.close()
 
