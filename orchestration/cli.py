@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Settings: REGENHEART_LANDING_DIR (default: the sample in seeds/landing), "
         "REGENHEART_WAREHOUSE (default: data/warehouse.duckdb).",
     )
+    refresh.add_argument(
+        "--rebuild-history",
+        action="store_true",
+        help="rebuild the record history from raw instead of adding the new transfers to it "
+        "(the result is the same; use it after restoring raw or changing how history is built)",
+    )
     refresh.set_defaults(command=refresh_command)
 
     generate = commands.add_parser("generate", help="write deterministic sample transfers (DTS v1.0)")
@@ -74,7 +80,7 @@ def refresh_command(args) -> int:
     if not settings.landing_dir.is_dir():
         _say(f"regenheart: landing folder {settings.landing_dir} does not exist (REGENHEART_LANDING_DIR)")
         return EXIT_USAGE
-    outcome = run_refresh(settings, say=_say)
+    outcome = run_refresh(settings, say=_say, rebuild_history=args.rebuild_history)
     for rejection in outcome.rejected:
         _say(f"REJECTED {rejection}")
     for failure in outcome.failures:

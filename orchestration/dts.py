@@ -56,3 +56,14 @@ DTS_FILES = tuple(REQUIRED_COLUMNS)
 
 def file_name(domain: str) -> str:
     return f"{domain}.csv"
+
+# Columns that hold numbers written under the manifest's decimal separator (`27,5` in a `,`
+# transfer); lb.LBORRES may carry a `<` or `>` in front.
+NUMERIC_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ex": ("EXDOSE",),
+    "echo": ("LVEF", "LVEDV", "LVESV", "LVEDD", "LVESD"),
+    "ct": ("LVEF", "LVEDV", "LVESV", "IVS", "LVPW"),
+    "lb": ("LBORRES", "LBORNRLO", "LBORNRHI"),
+    "fs": ("SMWD",),
+    "qs": ("QSORRES",),
+}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-PUBLISHED_SCHEMAS = ("marts",)
+PUBLISHED_SCHEMAS = ("marts", "history")
 STORAGE_VERSION = "v1.2.0"
 _PARTIAL_MARK = ".publishing-"
 

@@ -18,7 +18,7 @@ class RefreshOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-def run_refresh(settings: Settings, say: Callable[[str], None]) -> RefreshOutcome:
+def run_refresh(settings: Settings, say: Callable[[str], None], rebuild_history: bool = False) -> RefreshOutcome:
     say(f"refresh: landing {settings.landing_dir}, warehouse {settings.warehouse}")
     say("refresh: preparing the dbt manifest")
     from orchestration.defs.dbt.project import prepare_dbt_manifest
@@ -36,7 +36,10 @@ def run_refresh(settings: Settings, say: Callable[[str], None]) -> RefreshOutcom
     # dagster-dbt echoes dbt's log lines on stdout; keep the terminal to one line per step.
     with tool_log.open("w", encoding="utf-8") as log_file, contextlib.redirect_stdout(log_file):
         result = job.execute_in_process(
-            run_config={"loggers": {"progress": {}}},
+            run_config={
+                "loggers": {"progress": {}},
+                "ops": {"historise_transfers": {"config": {"rebuild": rebuild_history}}},
+            },
             instance=_instance(),
             raise_on_error=False,
             resources={"warehouse": WarehouseResource.from_settings(settings)},

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from contract import MARTS, type_matches
+from orchestration import dts
 
 
 @pytest.fixture
@@ -45,3 +46,21 @@ def test_readme_has_five_analyst_queries():
 def test_analyst_query_runs_on_the_sample(sample, title, sql):
     rows = sample.execute(sql).fetchall()
     assert rows, f"{title}: no rows on the sample"
+
+
+@pytest.mark.parametrize("file", dts.DTS_FILES)
+def test_history_table_has_key_file_columns_and_validity(sample, file):
+    """history.<file>: SITEID, RECID, the file's columns, VALID_FROM / VALID_TO (extract ids)."""
+    columns = [c for (c,) in sample.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'history' AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [file],
+    ).fetchall()]
+    file_columns = [c for c in dts.REQUIRED_COLUMNS[file] if c != "RECID"]
+    assert columns[: len(file_columns) + 4] == ["SITEID", "RECID", *file_columns, "VALID_FROM", "VALID_TO"]
+    open_versions, closed_versions = sample.execute(
+        f"SELECT count(*) FILTER (WHERE VALID_TO IS NULL), count(*) FILTER (WHERE VALID_TO IS NOT NULL) FROM history.{file}"
+    ).fetchone()
+    assert open_versions > 0
+    if file in ("echo", "dm", "ae"):  # the sample corrects or deletes records of these files
+        assert closed_versions > 0

@@ -12,18 +12,22 @@ def test_definitions_load_with_ingestion_dbt_and_nightly_job(dbt_manifest):
 
     job = defs.resolve_job_def("nightly_refresh")
     assert {node.name for node in job.nodes_in_topological_order} >= {
-        "ingest_transfers", "dbt_staging", "dbt_analysis", "published_warehouse",
-        "gx_raw_gate", "gx_staging_gate", "gx_marts_gate",
+        "ingest_transfers", "historise_transfers", "dbt_staging", "dbt_analysis", "published_warehouse",
+        "gx_raw_gate", "gx_history_gate", "gx_staging_gate", "gx_marts_gate",
     }
     assert "published_warehouse" in keys
 
     graph = defs.resolve_asset_graph()
     parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["staging", "stg_edc__echo"])).parent_keys}
     assert "raw/echo" in parents, "dbt sources must be the ingestion assets"
+    changes_parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["intermediate", "int_transfer_changes"])).parent_keys}
+    assert {"history/echo", "history/ae"} <= changes_parents, "history sources are the history assets"
+    history_parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["history", "echo"])).parent_keys}
+    assert history_parents == {"raw/echo", "raw/transfer_log"}
 
     gates = {
         (check_key.asset_key.to_user_string(), check_key.name): spec.blocking
         for check_key, spec in ((spec.key, spec) for checks in defs.asset_checks or [] for spec in checks.check_specs)
     }
     assert gates[("raw/dm", "gx_raw_suite")] and gates[("staging/stg_edc__echo", "gx_staging_suite")]
-    assert gates[("marts/adsl", "gx_marts_suite")], "every GX gate is blocking"
+    assert gates[("marts/adsl", "gx_marts_suite")] and gates[("history/echo", "gx_history_suite")], "every GX gate is blocking"

@@ -15,6 +15,7 @@ import pytest
 
 import contract
 from orchestration import dts
+from orchestration.history import VERSION_COLUMNS
 from orchestration.quality import (
     EXPECTATIONS_DIR,
     LAYERS,
@@ -51,6 +52,77 @@ class Break:
 
 _LATEST_ROW = f"EXTRACT_ID = '{LATEST}' AND SOURCE_LINE"
 ANALYSED = "where ROW_EXCLUDED == False"
+
+# history: record 001-001 of every file has one open version (since the first transfer; echo's since
+# the second), broken a different way in each file's history in turn.
+_OPEN_VERSION = "RECID = '001-001' AND VALID_TO IS NULL"
+_UNKNOWN_EXTRACT = "20991231T020000Z"
+
+
+def _overlapping_version(domain):  # a later version starts while the open one stays open
+    return Break(
+        [f"INSERT INTO history.{domain} SELECT * REPLACE ('{LATEST}' AS VALID_FROM) FROM history.{domain} WHERE {_OPEN_VERSION}"],
+        "expect_column_values_to_be_in_set(OVERLAPS_NEXT)",
+        {"RECID": "001-001", "VALID_TO": None, "NEXT_VALID_FROM": LATEST, "OVERLAPS_NEXT": True},
+    )
+
+
+def _version_ending_where_it_starts(domain):
+    return Break(
+        [f"UPDATE history.{domain} SET VALID_TO = VALID_FROM WHERE {_OPEN_VERSION}"],
+        "expect_column_values_to_be_in_set(VALID_TO_AFTER_VALID_FROM)",
+        {"RECID": "001-001", "VALID_TO_AFTER_VALID_FROM": False},
+    )
+
+
+def _version_from_an_unknown_transfer(domain):
+    return Break(
+        [f"UPDATE history.{domain} SET VALID_FROM = '{_UNKNOWN_EXTRACT}' WHERE {_OPEN_VERSION}"],
+        "expect_column_values_to_be_in_set(VALID_FROM_HISTORISED)",
+        {"RECID": "001-001", "VALID_FROM": _UNKNOWN_EXTRACT},
+    )
+
+
+def _version_closed_by_an_unknown_transfer(domain):
+    return Break(
+        [f"UPDATE history.{domain} SET VALID_TO = '{_UNKNOWN_EXTRACT}' WHERE {_OPEN_VERSION}"],
+        "expect_column_values_to_be_in_set(VALID_TO_HISTORISED)",
+        {"RECID": "001-001", "VALID_TO": _UNKNOWN_EXTRACT},
+    )
+
+
+def _version_historised_twice(domain):
+    return Break(
+        [f"INSERT INTO history.{domain} SELECT * REPLACE (9999 AS SOURCE_LINE) FROM history.{domain} WHERE {_OPEN_VERSION}"],
+        "expect_compound_columns_to_be_unique(SITEID, RECID, VALID_FROM)",
+        {"RECID": "001-001", "SOURCE_LINE": 9999},
+    )
+
+
+def _version_column_dropped(domain):
+    return Break(
+        [f"ALTER TABLE history.{domain} DROP COLUMN ROW_HASH"],
+        "expect_table_columns_to_match_set",
+        {"missing_columns": "ROW_HASH"},
+    )
+
+
+_HISTORY_FILE_BREAKS = (
+    _overlapping_version,
+    _version_ending_where_it_starts,
+    _version_from_an_unknown_transfer,
+    _version_closed_by_an_unknown_transfer,
+    _version_historised_twice,
+    _version_column_dropped,
+)
+
+
+def _history_file_breaks():
+    return {
+        f"history.{domain}": _HISTORY_FILE_BREAKS[index % len(_HISTORY_FILE_BREAKS)](domain)
+        for index, domain in enumerate(dts.DTS_FILES)
+    }
+
 
 # One broken invariant per suite: a suite nothing can break is a bug.
 BREAKS = {
@@ -114,6 +186,13 @@ BREAKS = {
         [f"DELETE FROM raw.ds WHERE EXTRACT_ID = '{LATEST}'"],
         "expect_column_pair_values_to_be_equal(LOADED_ROWS, MANIFEST_ROWS) where STATUS == 'LOADED'",
         {"EXTRACT_ID": LATEST, "SOURCE_FILE": "ds.csv", "LOADED_ROWS": 0, "MANIFEST_ROWS": 30},
+    ),
+    # history: the whole layer is validated
+    **_history_file_breaks(),
+    "history.transfers": Break(  # a loaded transfer whose records never reached history
+        [f"DELETE FROM history.transfers WHERE EXTRACT_ID = '{LATEST}'"],
+        "expect_column_values_to_be_in_set(HISTORISED)",
+        {"SITEID": SITE, "EXTRACT_ID": LATEST, "HISTORISED": False},
     ),
     # staging: the model's output is replaced by a broken copy (a bug in the model)
     "staging.stg_edc__dm": Break(
@@ -217,6 +296,11 @@ BREAKS = {
         "expect_column_values_to_be_unique(ISSUE_ID)",
         {"SRCDOM": "echo", "FIELD": "LVEF", "RULE": "implausible"},
     ),
+    "marts.transfer_changes": Break(
+        ["UPDATE marts.transfer_changes SET PREVIOUS_EXTRACT = '20201215T020000Z' WHERE SRCDOM = 'ae' AND RECID = '029-001'"],
+        "expect_column_pair_values_to_be_equal(PREVIOUS_EXTRACT, SITE_PREVIOUS_EXTRACT)",
+        {"RECID": "029-001", "PREVIOUS_EXTRACT": "20201215T020000Z"},
+    ),
     "marts.extract_log": Break(
         [f"UPDATE marts.extract_log SET STATUS = 'DONE' WHERE EXTRACT_ID = '{LATEST}'"],
         "expect_column_values_to_be_in_set(STATUS)",
@@ -282,6 +366,7 @@ def test_every_layer_passes_on_the_sample(sample_reports):
     assert _suite_report(raw, "raw.transfer_log").row_count == 4 * len(dts.DTS_FILES)
     # the rows of all four transfers: 10 + 20 + 30 + 30 subjects
     assert _suite_report(raw, "raw.dm").row_count == 90
+    assert _suite_report(sample_reports["history"], "history.transfers").row_count == len(SAMPLE_TRANSFERS)
     assert _suite_report(sample_reports["staging"], "staging.stg_edc__dm").row_count == 30
     assert _suite_report(sample_reports["marts"], "marts.adsl").row_count == 30
     assert _suite_report(sample_reports["marts"], "marts.efficacy_summary").row_count == len(contract.PARAMCDS) * 4
@@ -341,6 +426,15 @@ def test_each_suite_fails_on_a_broken_table(suite_file, sample_db, tmp_path):
     assert name in line and broken.expectation in line and "FAILED" in line
     if outcome.unexpected_count is not None:
         assert outcome.unexpected_count >= 1 and f"{outcome.unexpected_count} of" in line
+
+
+def test_history_holds_only_loaded_transfers(sample_db, tmp_path):
+    copy = _broken_copy(sample_db, tmp_path, [f"UPDATE raw.transfer_log SET STATUS = 'REJECTED' WHERE EXTRACT_ID = '{LATEST}'"])
+    with duckdb.connect(str(copy), read_only=True) as con:
+        report = validate_layer(con, "history", suites=["history.transfers"])
+    (failure,) = report.critical_failures
+    assert failure.expectation == "expect_column_values_to_be_in_set(LOADED_IN_RAW)"
+    assert failure.failing_rows == [{"SITEID": SITE, "EXTRACT_ID": LATEST, "LOADED_IN_RAW": False}]
 
 
 def test_raw_needs_no_reference_schema(sample_db, tmp_path):
@@ -419,8 +513,9 @@ def test_every_table_has_one_suite_and_every_expectation_is_described(sample_db)
         }
     expected = {
         "raw": {f"raw.{d}" for d in dts.DTS_FILES} | {"raw.transfer_log"},
+        "history": {f"history.{d}" for d in dts.DTS_FILES} | {"history.transfers"},
         "staging": staging_models,
-        "marts": {f"marts.{t}" for t in contract.MARTS},
+        "marts": {f"marts.{t}" for t in contract.MARTS} | {"marts.transfer_changes"},
     }
     for layer in LAYERS:
         suites = load_layer_suites(layer)
@@ -439,4 +534,11 @@ def test_every_table_has_one_suite_and_every_expectation_is_described(sample_db)
     for domain in dts.DTS_FILES:  # each raw suite checks the columns the loader must keep
         (columns,) = [e for e in raw_suites[f"raw.{domain}"].expectations if e["type"] == "expect_table_columns_to_match_set"]
         assert columns["kwargs"]["column_set"] == [*LOAD_COLUMNS, *dts.REQUIRED_COLUMNS[domain]]
+        assert columns["kwargs"]["exact_match"] is False and columns["severity"] == "critical"
+
+    history_suites = {suite.table: suite for suite in load_layer_suites("history")}
+    for domain in dts.DTS_FILES:  # each history suite checks the record key, the file's columns and the version columns
+        (columns,) = [e for e in history_suites[f"history.{domain}"].expectations if e["type"] == "expect_table_columns_to_match_set"]
+        file_columns = [c for c in dts.REQUIRED_COLUMNS[domain] if c != "RECID"]
+        assert columns["kwargs"]["column_set"] == ["SITEID", "RECID", *file_columns, *VERSION_COLUMNS]
         assert columns["kwargs"]["exact_match"] is False and columns["severity"] == "critical"

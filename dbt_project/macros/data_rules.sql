@@ -81,17 +81,20 @@
     list_has_any(ERROR_FIELDS, [{% for f in key_fields %}'{{ f }}'{{ ', ' if not loop.last }}{% endfor %}])
 {%- endmacro %}
 
-{#- The rows of a raw file (latest transfer) with their subject's dm facts: known or not, consent. -#}
-{% macro latest_rows_with_subject(raw_file) -%}
+{#- The rows of a raw file from the transfers in `transfers` (see transfer_rows) with their subject's
+    dm facts in the same transfer: known or not, consent. `subjects` is those transfers' staged dm. -#}
+{% macro rows_with_subject(raw_file, transfers, subjects) -%}
     select
         source_rows.*,
         subjects.SUBJID is not null as SUBJECT_KNOWN,
         subjects.CONSDT as SUBJECT_CONSDT
-    from ({{ latest_loaded_transfer(raw_file) }}) as source_rows
+    from ({{ transfer_rows(raw_file, transfers) }}) as source_rows
     left join (
-        select SITEID, SUBJID, CONSDT from {{ ref('stg_edc__dm') }} where not ROW_EXCLUDED
+        select SITEID, EXTRACT_ID, SUBJID, CONSDT from {{ subjects }} where not ROW_EXCLUDED
     ) as subjects
-        on subjects.SITEID = source_rows.SITEID and subjects.SUBJID = trim(source_rows.SUBJID)
+        on subjects.SITEID = source_rows.SITEID
+        and subjects.EXTRACT_ID = source_rows.EXTRACT_ID
+        and subjects.SUBJID = trim(source_rows.SUBJID)
 {%- endmacro %}
 
 {#- Checks every record gets: RECID and SUBJID present, the subject known in dm.csv. -#}

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from orchestration.dts import DTS_VERSION, STUDY_ID
+from orchestration.dts import NUMERIC_COLUMNS as DECIMAL_COLUMNS  # a comma-decimal export rewrites their "." as ","
 from orchestration.dts import REQUIRED_COLUMNS as COLUMNS
 
 __all__ = ["COL", "COLUMNS", "DECIMAL_COLUMNS", "DTS_VERSION", "FILES", "IE_CRITERIA", "STUDY_ID", "VISITS_DAYS"]
 
 FILES: tuple[str, ...] = tuple(COLUMNS)
-
-# Columns that may hold a decimal number; a comma-decimal export rewrites their "." as ",".
-DECIMAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "ex": ("EXDOSE",),
-    "echo": ("LVEF", "LVEDV", "LVESV", "LVEDD", "LVESD"),
-    "ct": ("LVEF", "LVEDV", "LVESV", "IVS", "LVPW"),
-    "lb": ("LBORRES", "LBORNRLO", "LBORNRHI"),
-    "fs": ("SMWD",),
-    "qs": ("QSORRES",),
-}
 
 # Index of each column inside a row, for code that patches one field of a row.
 COL = {name: {col: i for i, col in enumerate(cols)} for name, cols in COLUMNS.items()}

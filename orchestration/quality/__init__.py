@@ -3,7 +3,7 @@
     from orchestration.quality import LAYERS, validate_layer, write_validation_summary
 
     report = validate_layer(con, "raw", new_transfers=[("KZ01", "20230315T020000Z")])
-    report = validate_layer(con, "staging")   # or "marts"
+    report = validate_layer(con, "staging")   # or "history", "marts"
     report.passed                              # False iff a critical expectation failed
     write_validation_summary([report], path)   # one self-contained HTML page
 

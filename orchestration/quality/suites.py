@@ -2,7 +2,8 @@
 
 Each file is a GX 1.x ExpectationSuite as GX serialises it. Its `meta` says what it validates:
 
-- `table`: the warehouse table the suite reports on (`raw.echo`, `staging.stg_edc__echo`, `marts.adsl`);
+- `table`: the warehouse table the suite reports on (`raw.echo`, `history.echo`, `staging.stg_edc__echo`,
+  `marts.adsl`);
 - `batch_query`: the DuckDB SQL whose result is the validated DataFrame (a string, or a list of lines
   joined with newlines). Relational invariants are derived columns of that query. Raw queries read
   the transfers to validate from the `$new_sites` / `$new_extracts` list parameters (zipped), and
@@ -23,7 +24,7 @@ from typing import Any
 
 from orchestration.settings import REPO_ROOT
 
-LAYERS = ("raw", "staging", "marts")
+LAYERS = ("raw", "history", "staging", "marts")
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SEVERITIES = ("critical", "warning", "info")
 

@@ -11,12 +11,19 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.dbt.assets import MARTS_KEYS, dbt_staging
+from orchestration.defs.history.assets import HISTORY_FILE_KEYS, HISTORY_TRANSFERS
 from orchestration.defs.ingest.assets import RAW_FILE_KEYS, RAW_TRANSFER_LOG
 from orchestration.defs.resources import WarehouseResource
 from orchestration.quality import validate_layer, write_validation_summary
 
+HISTORY_KEYS = [HISTORY_TRANSFERS, *HISTORY_FILE_KEYS.values()]
 STAGING_KEYS = sorted((k for k in dbt_staging.keys if k.path[0] == "staging"), key=lambda k: k.path)
-GATE_CHECK_NAMES = {"raw": "gx_raw_suite", "staging": "gx_staging_suite", "marts": "gx_marts_suite"}
+GATE_CHECK_NAMES = {
+    "raw": "gx_raw_suite",
+    "history": "gx_history_suite",
+    "staging": "gx_staging_suite",
+    "marts": "gx_marts_suite",
+}
 
 
 def _gate_specs(layer: str, keys) -> list[dg.AssetCheckSpec]:
@@ -79,6 +86,14 @@ def gx_raw_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseReso
     yield from _results(context, warehouse, "raw", [RAW_TRANSFER_LOG, *RAW_FILE_KEYS.values()], report)
 
 
+@dg.multi_asset_check(specs=_gate_specs("history", HISTORY_KEYS), can_subset=True)
+def gx_history_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    """The history layer, whole: every version of every record, and the transfers historised."""
+    with warehouse.connection() as con:
+        report = validate_layer(con, "history")
+    yield from _results(context, warehouse, "history", HISTORY_KEYS, report)
+
+
 @dg.multi_asset_check(specs=_gate_specs("staging", STAGING_KEYS), can_subset=True)
 def gx_staging_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     with warehouse.connection() as con:
@@ -93,4 +108,4 @@ def gx_marts_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseRe
     yield from _results(context, warehouse, "marts", MARTS_KEYS, report)
 
 
-GX_GATES = [gx_raw_gate, gx_staging_gate, gx_marts_gate]
+GX_GATES = [gx_raw_gate, gx_history_gate, gx_staging_gate, gx_marts_gate]

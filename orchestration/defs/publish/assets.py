@@ -9,6 +9,7 @@ import dagster as dg
 
 from orchestration.defs.checks.gx_gates import GATE_CHECK_NAMES
 from orchestration.defs.dbt.assets import MARTS_KEYS
+from orchestration.defs.history.assets import HISTORY_FILE_KEYS, HISTORY_TRANSFERS
 from orchestration.defs.resources import WarehouseResource
 from orchestration.publishing import PUBLISHED_SCHEMAS, STORAGE_VERSION, publish
 
@@ -29,7 +30,7 @@ def _failed_gates(context) -> list[str]:
 @dg.asset(
     key=dg.AssetKey("published_warehouse"),
     group_name="publish",
-    deps=MARTS_KEYS,
+    deps=[*MARTS_KEYS, HISTORY_TRANSFERS, *HISTORY_FILE_KEYS.values()],
     kinds={"duckdb"},
     description=(
         f"REGENHEART_WAREHOUSE: schemas {', '.join(PUBLISHED_SCHEMAS)} copied from the build database "

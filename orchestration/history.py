@@ -1,0 +1,232 @@
+"""Record history across a site's cumulative transfers: every version of every record, kept forever.
+
+`history.<file>` holds each distinct version of each record (key SITEID + RECID) with VALID_FROM,
+the first transfer that held that version, and VALID_TO, the first later transfer that no longer
+did (NULL while current). A record deleted in the EDC keeps its last version, closed.
+
+History is built from raw by replaying a site's loaded transfers one at a time in extract-id
+order, each in one transaction with its row in `history.transfers`. Two transfers of a site
+loaded in the same refresh are therefore both historised, in order. A transfer older than one
+already historised (a late delivery) makes the site's history be replayed from its first
+transfer. Building incrementally and rebuilding from scratch run the same step, so they agree.
+
+Versions are compared on the file's DTS columns as the warehouse reads them: trimmed, blank as
+NULL, and a number written with a decimal comma (a `,` transfer) with a point, so `27,5` and `27.5`
+are one value and a change of the site's export settings is not a data change. The stored values
+are those normalised texts. Extra (non-DTS) columns are kept with the version that brought them
+but do not make a new version. Rows without a RECID cannot be followed across transfers: each
+distinct content of them is a record of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import duckdb
+
+from orchestration import dts
+from orchestration.warehouse import LOAD_COLUMNS, RAW_SCHEMA, ensure_raw_layer
+
+HISTORY_SCHEMA = "history"
+TRANSFERS_TABLE = f"{HISTORY_SCHEMA}.transfers"
+VERSION_COLUMNS = ("VALID_FROM", "VALID_TO", "SOURCE_LINE", "ROW_HASH")
+_INCOMING = "_incoming_versions"
+# A number under a `,` decimal separator, possibly behind a `<`/`>` limit (lb.LBORRES).
+_COMMA_NUMBER = r"[<>]?\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?"
+
+
+@dataclass
+class HistoryReport:
+    historised: list[tuple[str, str]] = field(default_factory=list)
+    replayed_sites: list[str] = field(default_factory=list)
+    changes_by_file: dict[str, tuple[int, int]] = field(default_factory=dict)  # (opened, closed)
+
+    @property
+    def versions_opened(self) -> int:
+        return sum(opened for opened, _ in self.changes_by_file.values())
+
+    @property
+    def versions_closed(self) -> int:
+        return sum(closed for _, closed in self.changes_by_file.values())
+
+
+def ensure_history_layer(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_raw_layer(con)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {HISTORY_SCHEMA}")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {TRANSFERS_TABLE} (
+            SITEID VARCHAR NOT NULL, EXTRACT_ID VARCHAR NOT NULL, PRIMARY KEY (SITEID, EXTRACT_ID))"""
+    )
+    for domain, columns in dts.REQUIRED_COLUMNS.items():
+        file_columns = [c for c in columns if c != "RECID"]
+        con.execute(
+            f"""CREATE TABLE IF NOT EXISTS {HISTORY_SCHEMA}.{domain} (
+                SITEID VARCHAR NOT NULL, RECID VARCHAR,
+                {", ".join(f'"{c}" VARCHAR' for c in file_columns)},
+                VALID_FROM VARCHAR NOT NULL, VALID_TO VARCHAR, SOURCE_LINE BIGINT NOT NULL,
+                ROW_HASH VARCHAR NOT NULL)"""
+        )
+
+
+def historise_new_transfers(
+    con: duckdb.DuckDBPyConnection, progress: Callable[[str], None] = lambda line: None
+) -> HistoryReport:
+    """Historise every loaded transfer not yet in history, site by site in extract-id order."""
+    ensure_history_layer(con)
+    report = HistoryReport()
+    historised = _historised_by_site(con)
+    for site, extracts in _loaded_by_site(con).items():
+        done = historised.get(site, set())
+        new = [e for e in extracts if e not in done]
+        if not new:
+            continue
+        if done and min(new) < max(done):
+            progress(f"history {site}: transfer {min(new)} is older than {max(done)}: replaying the site")
+            _forget_site(con, site)
+            report.replayed_sites.append(site)
+            new = extracts
+        _replay(con, site, new, report, progress)
+    return report
+
+
+def rebuild_history(
+    con: duckdb.DuckDBPyConnection, progress: Callable[[str], None] = lambda line: None
+) -> HistoryReport:
+    """Forget all history and replay every loaded transfer from raw."""
+    ensure_history_layer(con)
+    con.execute("BEGIN TRANSACTION")
+    for domain in dts.DTS_FILES:
+        con.execute(f"DROP TABLE {HISTORY_SCHEMA}.{domain}")
+    con.execute(f"DELETE FROM {TRANSFERS_TABLE}")
+    con.execute("COMMIT")
+    return historise_new_transfers(con, progress)
+
+
+def _loaded_by_site(con) -> dict[str, list[str]]:
+    rows = con.execute(
+        f"SELECT SITEID, EXTRACT_ID FROM {RAW_SCHEMA}.transfer_log WHERE STATUS = 'LOADED' ORDER BY SITEID, EXTRACT_ID"
+    ).fetchall()
+    by_site: dict[str, list[str]] = {}
+    for site, extract in rows:
+        by_site.setdefault(site, []).append(extract)
+    return by_site
+
+
+def _historised_by_site(con) -> dict[str, set[str]]:
+    by_site: dict[str, set[str]] = {}
+    for site, extract in con.execute(f"SELECT SITEID, EXTRACT_ID FROM {TRANSFERS_TABLE}").fetchall():
+        by_site.setdefault(site, set()).add(extract)
+    return by_site
+
+
+def _forget_site(con, site: str) -> None:
+    con.execute("BEGIN TRANSACTION")
+    for domain in dts.DTS_FILES:
+        con.execute(f"DELETE FROM {HISTORY_SCHEMA}.{domain} WHERE SITEID = ?", [site])
+    con.execute(f"DELETE FROM {TRANSFERS_TABLE} WHERE SITEID = ?", [site])
+    con.execute("COMMIT")
+
+
+def _replay(con, site: str, extracts: list[str], report: HistoryReport, progress) -> None:
+    for extract in extracts:
+        decimal_separator = con.execute(
+            f"SELECT DECIMAL_SEPARATOR FROM {RAW_SCHEMA}.transfer_log WHERE SITEID = ? AND EXTRACT_ID = ?",
+            [site, extract],
+        ).fetchone()[0]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            changes = {domain: _historise_file(con, domain, site, extract, decimal_separator) for domain in dts.DTS_FILES}
+            con.execute(f"INSERT INTO {TRANSFERS_TABLE} VALUES (?, ?)", [site, extract])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        report.historised.append((site, extract))
+        for domain, (opened, closed) in changes.items():
+            before = report.changes_by_file.get(domain, (0, 0))
+            report.changes_by_file[domain] = (before[0] + opened, before[1] + closed)
+        opened = sum(o for o, _ in changes.values())
+        closed = sum(c for _, c in changes.values())
+        progress(f"history {site}/{extract}: {opened} version(s) opened, {closed} closed")
+
+
+def _historise_file(con, domain: str, site: str, extract: str, decimal_separator: str) -> tuple[int, int]:
+    """Close the open versions the transfer no longer holds; open the versions it brings."""
+    extras = _add_extra_columns(con, domain)
+    dts_columns = [c for c in dts.REQUIRED_COLUMNS[domain] if c != "RECID"]
+    comma_numbers = dts.NUMERIC_COLUMNS.get(domain, ()) if decimal_separator == "," else ()
+    normalised = {c: _normalised(c, c in comma_numbers) for c in dts_columns}
+    values = [f'{sql} AS "{c}"' for c, sql in normalised.items()]
+    values += [f'{_normalised(c, False)} AS "{_history_name(c)}"' for c in extras]
+    row_hash = f"md5(to_json([{', '.join(normalised.values())}]))"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_INCOMING} AS
+            SELECT SITEID, nullif(trim(RECID), '') AS RECID, {", ".join(values)}, SOURCE_LINE, {row_hash} AS ROW_HASH
+            FROM {RAW_SCHEMA}.{domain}
+            WHERE SITEID = ? AND EXTRACT_ID = ?
+            -- RECID is unique in a file (the raw gate stops a run otherwise); rows without one are
+            -- told apart by their content, and identical ones are one record
+            QUALIFY row_number() OVER (
+                PARTITION BY nullif(trim(RECID), ''), CASE WHEN nullif(trim(RECID), '') IS NULL THEN ROW_HASH END
+                ORDER BY SOURCE_LINE) = 1""",
+        [site, extract],
+    )
+    same_version = "i.RECID IS NOT DISTINCT FROM h.RECID AND i.ROW_HASH = h.ROW_HASH"
+    closed = con.execute(
+        f"""UPDATE {HISTORY_SCHEMA}.{domain} AS h SET VALID_TO = ?
+            WHERE h.SITEID = ? AND h.VALID_TO IS NULL
+              AND NOT EXISTS (SELECT 1 FROM {_INCOMING} AS i WHERE {same_version})""",
+        [extract, site],
+    ).fetchone()[0]
+    opened = con.execute(
+        f"""INSERT INTO {HISTORY_SCHEMA}.{domain} BY NAME
+            SELECT i.*, ? AS VALID_FROM
+            FROM {_INCOMING} AS i
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {HISTORY_SCHEMA}.{domain} AS h
+                WHERE h.SITEID = ? AND h.VALID_TO IS NULL AND {same_version})""",
+        [extract, site],
+    ).fetchone()[0]
+    con.execute(f"DROP TABLE {_INCOMING}")
+    return opened, closed
+
+
+def _normalised(column: str, comma_number: bool) -> str:
+    text = f"""nullif(trim("{column}"), '')"""
+    if not comma_number:
+        return text
+    return f"""CASE WHEN regexp_full_match(trim("{column}"), '{_COMMA_NUMBER}') THEN replace(trim("{column}"), ',', '.') ELSE {text} END"""
+
+
+def _add_extra_columns(con, domain: str) -> list[str]:
+    """Extra columns raw has grown for this file, added to its history table too (in raw's order)."""
+    known = set(dts.REQUIRED_COLUMNS[domain]) | set(LOAD_COLUMNS)
+    extras = [c for c in _ordered_raw_columns(con, domain) if c not in known]
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [HISTORY_SCHEMA, domain],
+        ).fetchall()
+    }
+    for column in extras:
+        if _history_name(column) not in existing:
+            con.execute(f'ALTER TABLE {HISTORY_SCHEMA}.{domain} ADD COLUMN "{_history_name(column)}" VARCHAR')
+    return extras
+
+
+def _history_name(extra_column: str) -> str:
+    # an extra column must not shadow a version column (raw already renamed load-column clashes)
+    return f"SRC_{extra_column}" if extra_column in VERSION_COLUMNS else extra_column
+
+
+def _ordered_raw_columns(con, domain: str) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [RAW_SCHEMA, domain],
+        ).fetchall()
+    ]
