@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-stamp
 # Runs started by `make demo` and `make dev` share one Dagster instance, so the UI shows both.
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test check-ui dev clean-warehouse
+.PHONY: install demo test check-ui screenshots dev docs clean-warehouse
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
@@ -34,6 +34,16 @@ test: $(INSTALLED)
 # The Dagster UI end to end: dagster dev, every asset visible, a run launched through GraphQL.
 check-ui: $(INSTALLED)
 	$(BIN)/python scripts/check_dagster_ui.py
+
+# docs/*.png: the study report and the Dagster asset graph, in headless Chromium (Debian's chromium).
+screenshots: $(INSTALLED)
+	REGENHEART_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser_report.py -n 0 -q
+	$(BIN)/python scripts/screenshot_dagster_ui.py
+
+# dbt's documentation site, offline, from the build database (built first by `make demo` if missing).
+docs: $(INSTALLED)
+	@test -e "$${REGENHEART_WAREHOUSE:-data/warehouse.duckdb}" || $(MAKE) --no-print-directory demo
+	$(BIN)/regenheart docs --serve --port $${DOCS_PORT:-8080}
 
 dev: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev

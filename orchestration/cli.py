@@ -1,4 +1,4 @@
-"""`regenheart`: refresh the warehouse, generate sample transfers, query the marts.
+"""`regenheart`: refresh the warehouse, generate sample transfers, build docs, query the marts.
 
 Exit codes of `refresh`: 0 every new transfer loaded and every step passed; 1 one or more
 transfers were rejected (the good ones were still built and published); 3 a step or a blocking gate
@@ -52,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=None, help="random seed (default: the sample's)")
     generate.add_argument("--force", action="store_true", help="empty --out first if it holds anything")
     generate.set_defaults(command=generate_command)
+
+    docs = commands.add_parser(
+        "docs",
+        help="build dbt's documentation site of the warehouse (offline) and, with --serve, serve it",
+        description="Writes <warehouse dir>/docs/dbt/ from the build database; needs a refresh first.",
+    )
+    docs.add_argument("--serve", action="store_true", help="serve the site on 127.0.0.1 until Ctrl-C")
+    docs.add_argument("--port", type=int, default=8080, help="port for --serve (default: %(default)s)")
+    docs.set_defaults(command=docs_command)
 
     query = commands.add_parser("query", help="run one SQL query on the warehouse (read-only) and print it")
     query.add_argument("sql")
@@ -114,6 +123,20 @@ def generate_command(args) -> int:
         progress=_say,
     )
     print(f"Wrote {len(written)} transfers to {out}")
+    return EXIT_OK
+
+
+def docs_command(args) -> int:
+    from orchestration.dbt_docs import DocsUnavailable, build_dbt_docs, serve_dbt_docs
+
+    try:
+        folder = build_dbt_docs(Settings.from_env(), say=_say)
+    except DocsUnavailable as exc:
+        _say(f"regenheart: {exc}")
+        return EXIT_FAILED
+    print(f"dbt docs: {folder / 'index.html'}")
+    if args.serve:
+        serve_dbt_docs(folder, args.port, say=_say)
     return EXIT_OK
 
 

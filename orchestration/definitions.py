@@ -1,5 +1,5 @@
 """The one Dagster code location: ingestion, record history, dbt models and checks, GX gates,
-publishing, the nightly job."""
+publishing, the study report and exports, the nightly job."""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -10,15 +10,25 @@ from orchestration.defs.automation.sensors import new_transfer_sensor
 from orchestration.defs.checks.gx_gates import GX_GATES
 from orchestration.defs.dbt.assets import dbt_analysis, dbt_staging
 from orchestration.defs.dbt.project import regenheart_dbt_project
+from orchestration.defs.exports.assets import warehouse_exports
 from orchestration.defs.history.assets import historise_transfers
 from orchestration.defs.ingest.assets import ingest_transfers
 from orchestration.defs.progress_logger import progress_logger
 from orchestration.defs.publish.assets import published_warehouse
+from orchestration.defs.report.assets import study_report
 from orchestration.defs.resources import WarehouseResource
 from orchestration.settings import Settings
 
 defs = dg.Definitions(
-    assets=[ingest_transfers, historise_transfers, dbt_staging, dbt_analysis, published_warehouse],
+    assets=[
+        ingest_transfers,
+        historise_transfers,
+        dbt_staging,
+        dbt_analysis,
+        published_warehouse,
+        study_report,
+        warehouse_exports,
+    ],
     asset_checks=GX_GATES,
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],

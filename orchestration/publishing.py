@@ -58,9 +58,9 @@ def publish(build: duckdb.DuckDBPyConnection, published: Path) -> Publication:
                 ).fetchone()[0]
     finally:
         build.execute(f"DETACH {alias}")
-    _fsync(partial)
+    fsync(partial)
     os.replace(partial, published)
-    _fsync(published.parent)
+    fsync(published.parent)
     return Publication(published, tables)
 
 
@@ -70,7 +70,8 @@ def _remove_partial_files(published: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') bytes to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

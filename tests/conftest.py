@@ -92,3 +92,14 @@ def tree_digest(folder: Path) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    """Debian's Chromium for playwright (its own download needs the internet), installed once if missing."""
+    from browser import ChromiumUnavailable, ensure_chromium
+
+    try:
+        return ensure_chromium()
+    except ChromiumUnavailable as unavailable:
+        pytest.skip(f"no headless Chromium: {unavailable}")

@@ -1,0 +1,37 @@
+"""The statisticians' exports, rewritten from the published warehouse after each publication."""
+
+import dagster as dg
+
+from orchestration.defs.resources import WarehouseResource
+from orchestration.exports import write_exports
+
+EXPORTS_FOLDER = "exports"
+
+
+@dg.asset(
+    key=dg.AssetKey("warehouse_exports"),
+    group_name="report",
+    deps=[dg.AssetKey("published_warehouse")],
+    kinds={"parquet", "csv", "sas"},
+    description=(
+        f"`{EXPORTS_FOLDER}/` beside REGENHEART_WAREHOUSE, from the published file: every marts table as "
+        "<table>.parquet and <table>.csv, adsl/adeff/adae as SAS transport v5 (<table>.xpt, labelled), "
+        "and manifest.json. Each file is replaced atomically."
+    ),
+)
+def warehouse_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    folder = warehouse.published_path.parent / EXPORTS_FOLDER
+    exports = write_exports(warehouse.published_path, folder)
+    context.log.info(f"wrote {len(exports.files)} export files to {exports.folder}")
+    if exports.removed:
+        context.log.info(f"removed exports of tables no longer in marts: {', '.join(exports.removed)}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(exports.folder)),
+            "files": dg.MetadataValue.table(
+                records=[dg.TableRecord({"file": name, "rows": rows}) for name, rows in exports.files.items()],
+                schema=dg.TableSchema(columns=[dg.TableColumn("file", "string"), dg.TableColumn("rows", "int")]),
+            ),
+            "removed": dg.MetadataValue.json(list(exports.removed)),
+        }
+    )
