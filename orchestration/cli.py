@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         "REGENHEART_WAREHOUSE (default: data/warehouse.duckdb).",
     )
     refresh.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rebuild and republish even when nothing is new (a refresh with no new transfer and "
+        "unchanged code otherwise stops after ingestion)",
+    )
+    refresh.add_argument(
         "--rebuild-history",
         action="store_true",
         help="rebuild the record history from raw instead of adding the new transfers to it "
@@ -89,7 +95,7 @@ def refresh_command(args) -> int:
     if not settings.landing_dir.is_dir():
         _say(f"regenheart: landing folder {settings.landing_dir} does not exist (REGENHEART_LANDING_DIR)")
         return EXIT_USAGE
-    outcome = run_refresh(settings, say=_say, rebuild_history=args.rebuild_history)
+    outcome = run_refresh(settings, say=_say, rebuild_history=args.rebuild_history, rebuild=args.rebuild)
     for rejection in outcome.rejected:
         _say(f"REJECTED {rejection}")
     for failure in outcome.failures:

@@ -18,7 +18,9 @@ class RefreshOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-def run_refresh(settings: Settings, say: Callable[[str], None], rebuild_history: bool = False) -> RefreshOutcome:
+def run_refresh(
+    settings: Settings, say: Callable[[str], None], rebuild_history: bool = False, rebuild: bool = False
+) -> RefreshOutcome:
     say(f"refresh: landing {settings.landing_dir}, warehouse {settings.warehouse}")
     say("refresh: preparing the dbt manifest")
     from orchestration.defs.dbt.project import prepare_dbt_manifest
@@ -38,7 +40,10 @@ def run_refresh(settings: Settings, say: Callable[[str], None], rebuild_history:
         result = job.execute_in_process(
             run_config={
                 "loggers": {"progress": {}},
-                "ops": {"historise_transfers": {"config": {"rebuild": rebuild_history}}},
+                "ops": {
+                    "ingest_transfers": {"config": {"rebuild": rebuild or rebuild_history}},
+                    "historise_transfers": {"config": {"rebuild": rebuild_history}},
+                },
             },
             instance=_instance(),
             raise_on_error=False,

@@ -60,6 +60,9 @@ def test_second_refresh_loads_nothing_and_changes_nothing(sample_warehouse):
     second = run_refresh(SAMPLE_LANDING, warehouse)
     assert second.returncode == 0, second.stderr
     assert "loaded" not in second.stderr.replace("ingest_transfers: done", "")
+    assert "nothing new since the last publication" in second.stderr
+    for step in ("historise_transfers", "dbt_staging", "dbt_analysis", "published_warehouse", "study_report"):
+        assert f"{step}: started" not in second.stderr, f"{step} ran with nothing new"
     assert _snapshot(warehouse) == before
 
 

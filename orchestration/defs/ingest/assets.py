@@ -5,12 +5,23 @@ from pathlib import Path
 
 import dagster as dg
 
+from pydantic import Field
+
 from orchestration import dts
+from orchestration.build_state import is_current
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion import ingest_new_transfers
 
 RAW_TRANSFER_LOG = dg.AssetKey(["raw", "transfer_log"])
 RAW_FILE_KEYS = {domain: dg.AssetKey(["raw", domain]) for domain in dts.DTS_FILES}
+NOTHING_NEW = "nothing new since the last publication: the published warehouse is current, nothing to rebuild"
+
+
+class IngestConfig(dg.Config):
+    rebuild: bool = Field(
+        default=False,
+        description="Rebuild and republish even when no transfer is new and the code is unchanged.",
+    )
 
 
 @dg.multi_asset(
@@ -21,27 +32,35 @@ RAW_FILE_KEYS = {domain: dg.AssetKey(["raw", domain]) for domain in dts.DTS_FILE
             RAW_TRANSFER_LOG,
             description="One row per transfer seen (LOADED or REJECTED, with the rule it broke).",
             kinds={"duckdb"},
+            skippable=True,
         ),
         *[
             dg.AssetSpec(
                 key,
                 description=f"Every loaded transfer's {dts.file_name(domain)}, as delivered (text).",
                 kinds={"duckdb"},
+                skippable=True,
             )
             for domain, key in RAW_FILE_KEYS.items()
         ],
     ],
 )
-def ingest_transfers(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Find complete transfers, check each against the DTS, load the good ones whole.
 
     A rejected transfer is logged with its reason and does not stop the others: the run goes on
-    to build what loaded. `regenheart refresh` then exits non-zero and names it.
+    to build what loaded. `regenheart refresh` then exits non-zero and names it. When nothing new
+    came and the published warehouse was built from what raw holds now (with this code), nothing
+    is materialized and every later step of the run is skipped.
     """
     with warehouse.connection() as con:
         report = ingest_new_transfers(con, Path(warehouse.landing_dir), progress=context.log.info)
+        up_to_date = not config.rebuild and is_current(con, warehouse.published_path)
     for rejection in report.rejected:
         context.log.warning(f"REJECTED {rejection}")
+    if up_to_date:
+        context.log.info(NOTHING_NEW)
+        return
 
     rows_by_file = {domain: 0 for domain in dts.DTS_FILES}
     for loaded in report.loaded:

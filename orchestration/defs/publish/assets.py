@@ -7,6 +7,7 @@ publish unless every gate ran and no check failed with severity ERROR.
 
 import dagster as dg
 
+from orchestration.build_state import record_publication
 from orchestration.defs.checks.gx_gates import GATE_CHECK_NAMES
 from orchestration.defs.dbt.assets import MARTS_KEYS
 from orchestration.defs.history.assets import HISTORY_FILE_KEYS, HISTORY_TRANSFERS
@@ -43,6 +44,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
         raise dg.Failure("not published: " + "; ".join(problems), allow_retries=False)
     with warehouse.connection() as con:
         publication = publish(con, warehouse.published_path)
+        record_publication(con, warehouse.published_path)
     context.log.info(f"published {len(publication.tables)} tables to {publication.path}")
     return dg.MaterializeResult(
         metadata={

@@ -1,0 +1,68 @@
+"""What the published build was made from, so that a refresh with nothing new rebuilds nothing.
+
+A build's fingerprint is a digest of every transfer seen (site, extract, status) and of the code
+that turns them into the warehouse (the dbt project with its seeds, the GX suites, the Python
+package). Publishing records it in the build database (`ops.publications`). A refresh that sees no
+new transfer and finds the published file made from the same fingerprint stops after ingestion:
+the published warehouse is already what a rebuild would give. New code (a model, a rule, a suite)
+changes the fingerprint, so the next refresh rebuilds even without a new transfer.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT
+from orchestration.warehouse import RAW_SCHEMA
+
+PUBLICATIONS_TABLE = "ops.publications"
+_CODE_FOLDERS = (DBT_PROJECT_DIR, REPO_ROOT / "expectations", REPO_ROOT / "orchestration")
+_CODE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
+_GENERATED = {"target", "logs", "dbt_packages", "__pycache__"}
+
+
+@functools.cache
+def code_digest() -> str:
+    digest = hashlib.sha256()
+    for folder in _CODE_FOLDERS:
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in _CODE_SUFFIXES and path.is_file() and not _GENERATED & set(path.relative_to(folder).parts):
+                digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def current_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    transfers = con.execute(f"SELECT SITEID, EXTRACT_ID, STATUS FROM {RAW_SCHEMA}.transfer_log ORDER BY ALL").fetchall()
+    return hashlib.sha256(f"{code_digest()}|{transfers!r}".encode()).hexdigest()
+
+
+def last_published_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    _ensure_table(con)
+    row = con.execute(f"SELECT FINGERPRINT FROM {PUBLICATIONS_TABLE} ORDER BY PUBLISHED_AT DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def is_current(con: duckdb.DuckDBPyConnection, published: Path) -> bool:
+    """The published file exists and was built from exactly what the build database holds now."""
+    return published.exists() and last_published_fingerprint(con) == current_fingerprint(con)
+
+
+def record_publication(con: duckdb.DuckDBPyConnection, published: Path) -> None:
+    """Called once the published file is in place (never before: a kill in between must rebuild)."""
+    _ensure_table(con)
+    con.execute(
+        f"INSERT INTO {PUBLICATIONS_TABLE} VALUES (?, ?, ?)",
+        [datetime.now(timezone.utc).replace(tzinfo=None), current_fingerprint(con), str(published)],
+    )
+
+
+def _ensure_table(con) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {PUBLICATIONS_TABLE} (PUBLISHED_AT TIMESTAMP NOT NULL, FINGERPRINT VARCHAR NOT NULL, PATH VARCHAR NOT NULL)"
+    )
