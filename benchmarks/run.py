@@ -237,7 +237,7 @@ def copy_state(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("reports", "exports", "logs"))
 
 
-def bench_scale(scale: str, transfers: int, repeats: int, work: Path) -> ScaleResult:
+def bench_scale(scale: str, transfers: int, repeats: int, work: Path, build_repeats: int) -> ScaleResult:
     sites, subjects = (int(n) for n in scale.split("x"))
     root = work / scale
     root.mkdir(parents=True, exist_ok=True)
@@ -245,8 +245,8 @@ def bench_scale(scale: str, transfers: int, repeats: int, work: Path) -> ScaleRe
     landing, new_transfer = split_landing(generated, root, transfers)
     result = ScaleResult(scale, transfers)
 
-    for run in range(repeats):
-        say(f"{scale}: full refresh {run + 1}/{repeats}")
+    for run in range(build_repeats):
+        say(f"{scale}: full refresh {run + 1}/{build_repeats}")
         state = root / "full"
         shutil.rmtree(state, ignore_errors=True)
         result.case("full refresh").add(*refresh(landing, state / "warehouse.duckdb"))
@@ -262,8 +262,8 @@ def bench_scale(scale: str, transfers: int, repeats: int, work: Path) -> ScaleRe
     shutil.rmtree(incremental_landing, ignore_errors=True)
     shutil.copytree(landing, incremental_landing)
     shutil.copytree(new_transfer, incremental_landing / new_transfer.parent.name / new_transfer.name)
-    for run in range(repeats):
-        say(f"{scale}: refresh after one new transfer ({new_transfer.parent.name}/{new_transfer.name}) {run + 1}/{repeats}")
+    for run in range(build_repeats):
+        say(f"{scale}: refresh after one new transfer ({new_transfer.parent.name}/{new_transfer.name}) {run + 1}/{build_repeats}")
         copy_state(root / "after-full", root / "incremental")
         result.case("one new transfer").add(*refresh(incremental_landing, root / "incremental" / "warehouse.duckdb"))
 
@@ -281,18 +281,19 @@ def bench_scale(scale: str, transfers: int, repeats: int, work: Path) -> ScaleRe
     return result
 
 
-def render(results: list[ScaleResult], repeats: int) -> str:
+def render(results: list[ScaleResult]) -> str:
     lines = [
-        f"| scale (sites x subjects, transfers) | raw rows | case | median s (of {repeats}) | / floor | peak MB |",
-        "|---|---:|---|---:|---:|---:|",
+        "| scale (sites x subjects, transfers) | raw rows | case | runs | median s | / floor | peak MB |",
+        "|---|---:|---|---:|---:|---:|---:|",
     ]
     for result in results:
         floor = result.case("floor: load CSV").median + result.case("floor: model SQL").median
         for name, measure in result.cases.items():
-            ratio = f"{measure.median / floor:.1f}" if name.endswith("refresh") or "transfer" in name else ""
+            ratio = f"{measure.median / floor:.1f}" if not name.startswith(("floor", "GX")) else ""
             peak = f"{measure.peak:.0f}" if measure.peak else ""
             lines.append(
-                f"| {result.scale}, {result.transfers} | {result.raw_rows:,} | {name} | {measure.median:.1f} | {ratio} | {peak} |"
+                f"| {result.scale}, {result.transfers} | {result.raw_rows:,} | {name} | {len(measure.seconds)} "
+                f"| {measure.median:.1f} | {ratio} | {peak} |"
             )
     return "\n".join(lines)
 
@@ -307,21 +308,24 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 site x 30 subjects, 2 repeats (under 5 minutes)")
+    parser.add_argument("--quick", action="store_true", help="1 site x 30 subjects, 2 transfers + 1; rebuilding refreshes once, the rest twice (about 3 minutes)")
     parser.add_argument("--scale", action="append", help="SITESxSUBJECTS, e.g. 10x1000 (repeatable)")
-    parser.add_argument("--transfers", type=int, default=3, help="transfers per site loaded first (default 3)")
+    parser.add_argument("--transfers", type=int, default=None, help="transfers per site loaded first (default 3; --quick: 2)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per case (default 3; --quick: 2)")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as Markdown to this file")
     args = parser.parse_args(argv)
 
     scales = args.scale or (QUICK_SCALES if args.quick else FULL_SCALES)
+    args.transfers = args.transfers or (2 if args.quick else 3)
     repeats = args.repeats or (2 if args.quick else 3)
     work = args.work or Path(tempfile.mkdtemp(prefix="regenheart-bench-"))
     say(f"benchmark: scales {', '.join(scales)}, {args.transfers} transfers per site, {repeats} repeats, in {work}")
     started = time.perf_counter()
-    results = [bench_scale(scale, args.transfers, repeats, work) for scale in scales]
-    table = render(results, repeats)
+    # --quick runs each rebuilding refresh once (a minute each even on the sample), the rest twice
+    build_repeats = 1 if args.quick else repeats
+    results = [bench_scale(scale, args.transfers, repeats, work, build_repeats) for scale in scales]
+    table = render(results)
     print(table)
     print(f"\nmachine: {machine()}; total {time.perf_counter() - started:.0f} s")
     if args.out:
