@@ -27,6 +27,8 @@ demo: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 	@echo ""
 	@echo "The warehouse is at $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb}. A query to try:"
 	@echo "  $(BIN)/regenheart query \"SELECT SITEID, EXTRACT_ID, STATUS, ROWS FROM marts.extract_log\""
+	@echo "The study report: $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/reports/study_report.html"
+	@echo "Exports (Parquet, CSV, SAS XPT): $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/exports/"
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
