@@ -26,7 +26,7 @@ from typing import Callable
 import duckdb
 
 from orchestration import dts
-from orchestration.warehouse import LOAD_COLUMNS, RAW_SCHEMA, ensure_raw_layer
+from orchestration.warehouse import LOAD_COLUMNS, RAW_SCHEMA, ensure_raw_layer, table_columns
 
 HISTORY_SCHEMA = "history"
 TRANSFERS_TABLE = f"{HISTORY_SCHEMA}.transfers"
@@ -202,14 +202,8 @@ def _normalised(column: str, comma_number: bool) -> str:
 def _add_extra_columns(con, domain: str) -> list[str]:
     """Extra columns raw has grown for this file, added to its history table too (in raw's order)."""
     known = set(dts.REQUIRED_COLUMNS[domain]) | set(LOAD_COLUMNS)
-    extras = [c for c in _ordered_raw_columns(con, domain) if c not in known]
-    existing = {
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-            [HISTORY_SCHEMA, domain],
-        ).fetchall()
-    }
+    extras = [c for c in table_columns(con, RAW_SCHEMA, domain) if c not in known]
+    existing = set(table_columns(con, HISTORY_SCHEMA, domain))
     for column in extras:
         if _history_name(column) not in existing:
             con.execute(f'ALTER TABLE {HISTORY_SCHEMA}.{domain} ADD COLUMN "{_history_name(column)}" VARCHAR')
@@ -220,13 +214,3 @@ def _history_name(extra_column: str) -> str:
     # an extra column must not shadow a version column (raw already renamed load-column clashes)
     return f"SRC_{extra_column}" if extra_column in VERSION_COLUMNS else extra_column
 
-
-def _ordered_raw_columns(con, domain: str) -> list[str]:
-    return [
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position",
-            [RAW_SCHEMA, domain],
-        ).fetchall()
-    ]

@@ -53,9 +53,15 @@ def ensure_raw_layer(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def raw_columns(con: duckdb.DuckDBPyConnection, domain: str) -> set[str]:
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    """The columns of schema.table, in their order."""
     rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-        [RAW_SCHEMA, domain],
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [schema, table],
     ).fetchall()
-    return {row[0] for row in rows}
+    return [row[0] for row in rows]
+
+
+def raw_columns(con: duckdb.DuckDBPyConnection, domain: str) -> set[str]:
+    return set(table_columns(con, RAW_SCHEMA, domain))

@@ -3,7 +3,6 @@
 import dagster as dg
 
 from orchestration.defs.resources import WarehouseResource
-from orchestration.exports import write_exports
 
 EXPORTS_FOLDER = "exports"
 
@@ -21,6 +20,10 @@ EXPORTS_FOLDER = "exports"
 )
 def warehouse_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     folder = warehouse.published_path.parent / EXPORTS_FOLDER
+    # Imported here, not with the definitions (loaded on every UI reload and sensor tick): pyreadstat
+    # and pandas are only needed when the exports are written.
+    from orchestration.exports import write_exports
+
     exports = write_exports(warehouse.published_path, folder)
     context.log.info(f"wrote {len(exports.files)} export files to {exports.folder}")
     if exports.removed:
