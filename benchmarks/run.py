@@ -15,7 +15,8 @@ transfer" of the incremental case), then, each case `--repeats` times, median re
   cp1251 files transcoded in Python first, as the warehouse must);
 - floor, SQL: DuckDB alone running the compiled SQL of every dbt SQL model (`dbt compile`, in
   dependency order, as plain CREATE TABLE) on a copy of the loaded build database;
-- GX: the validation time of each layer's suites on the built warehouse.
+- GX: the time of each layer's gate (its suites' validation) in the full refresh, and where the
+  rest of a refresh's time goes: every step's time, from the refresh's progress output.
 
 Wall time is measured around each command; peak memory is the largest summed RSS of the refresh
 process and its children (dbt), sampled every 50 ms. Results print as a table and, with `--out`,
@@ -28,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -50,6 +52,9 @@ from orchestration.publishing import build_database_path  # noqa: E402
 BIN = Path(sys.executable).parent
 QUICK_SCALES = ["1x30"]
 FULL_SCALES = ["1x30", "10x1000", "50x2000"]
+STEP_DONE = re.compile(r"^\[[0-9:]+\] (\w+): done in ([0-9.]+)s$", re.MULTILINE)
+GATES = {"gx_raw_gate": "raw", "gx_history_gate": "history", "gx_staging_gate": "staging", "gx_marts_gate": "marts"}
+STEP_CASES = ("full refresh", "one new transfer")
 
 
 @dataclass
@@ -76,9 +81,14 @@ class ScaleResult:
     transfers: int
     raw_rows: int = 0
     cases: dict[str, Measure] = field(default_factory=dict)
+    steps: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def case(self, name: str) -> Measure:
         return self.cases.setdefault(name, Measure())
+
+    def add_steps(self, case: str, seconds_by_step: dict[str, float]) -> None:
+        for step, seconds in seconds_by_step.items():
+            self.steps.setdefault(case, {}).setdefault(step, []).append(seconds)
 
 
 def say(line: str) -> None:
@@ -110,13 +120,18 @@ def run_measured(args: list[str], env: dict[str, str] | None = None) -> tuple[fl
     return time.perf_counter() - started, peak[0] / 2**20, subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
-def refresh(landing: Path, warehouse: Path) -> tuple[float, float]:
+def refresh(landing: Path, warehouse: Path, case: str) -> tuple[float, float, dict[str, float]]:
+    """(wall seconds, peak MB, seconds of each step that ran); the progress output is kept in
+    <warehouse dir>/logs/benchmark-<case>.log."""
     env = {**os.environ, "REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)}
     env.pop("DAGSTER_HOME", None)
     seconds, peak, result = run_measured([str(BIN / "regenheart"), "refresh"], env)
+    log = warehouse.parent / "logs" / f"benchmark-{case.replace(' ', '-')}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(result.stderr, encoding="utf-8")
     if result.returncode != 0:
-        raise SystemExit(f"refresh failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
-    return seconds, peak
+        raise SystemExit(f"refresh failed (exit {result.returncode}), see {log}:\n{result.stderr[-3000:]}")
+    return seconds, peak, {step: float(s) for step, s in STEP_DONE.findall(result.stderr)}
 
 
 def generate(root: Path, sites: int, subjects: int, transfers: int) -> Path:
@@ -176,7 +191,7 @@ def compiled_models(warehouse: Path) -> list[tuple[str, str, str]]:
     target = warehouse.parent / "bench-dbt-target"
     env = {**os.environ, "REGENHEART_BUILD_DATABASE": str(build_database_path(warehouse))}
     subprocess.run(
-        [str(BIN / "dbt"), "compile", "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(target),
+        [str(BIN / "dbt"), "compile", "--full-refresh", "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(target),
          "--quiet"],
         check=True, cwd=REPO_ROOT / "dbt_project", env=env,
     )
@@ -215,18 +230,6 @@ def floor_sql(warehouse: Path, models: list[tuple[str, str, str]]) -> float:
     return seconds
 
 
-def gx_times(warehouse: Path) -> dict[str, float]:
-    from orchestration.quality import LAYERS, validate_layer
-
-    times = {}
-    with duckdb.connect(str(build_database_path(warehouse)), read_only=True) as con:
-        for layer in LAYERS:
-            started = time.perf_counter()
-            validate_layer(con, layer)  # raw: every loaded transfer, as a full refresh validates them
-            times[layer] = time.perf_counter() - started
-    return times
-
-
 def raw_rows(warehouse: Path) -> int:
     with duckdb.connect(str(build_database_path(warehouse)), read_only=True) as con:
         return sum(con.execute(f"SELECT count(*) FROM raw.{d}").fetchone()[0] for d in dts.DTS_FILES)
@@ -249,14 +252,17 @@ def bench_scale(scale: str, transfers: int, repeats: int, work: Path, build_repe
         say(f"{scale}: full refresh {run + 1}/{build_repeats}")
         state = root / "full"
         shutil.rmtree(state, ignore_errors=True)
-        result.case("full refresh").add(*refresh(landing, state / "warehouse.duckdb"))
+        seconds, peak, steps = refresh(landing, state / "warehouse.duckdb", "full refresh")
+        result.case("full refresh").add(seconds, peak)
+        result.add_steps("full refresh", steps)
     warehouse = root / "full" / "warehouse.duckdb"
     result.raw_rows = raw_rows(warehouse)
     copy_state(root / "full", root / "after-full")
 
     for run in range(repeats):
         say(f"{scale}: refresh with no new transfer {run + 1}/{repeats}")
-        result.case("no new transfer").add(*refresh(landing, warehouse))
+        seconds, peak, _ = refresh(landing, warehouse, "no new transfer")
+        result.case("no new transfer").add(seconds, peak)
 
     incremental_landing = root / "landing-plus-one"
     shutil.rmtree(incremental_landing, ignore_errors=True)
@@ -265,7 +271,9 @@ def bench_scale(scale: str, transfers: int, repeats: int, work: Path, build_repe
     for run in range(build_repeats):
         say(f"{scale}: refresh after one new transfer ({new_transfer.parent.name}/{new_transfer.name}) {run + 1}/{build_repeats}")
         copy_state(root / "after-full", root / "incremental")
-        result.case("one new transfer").add(*refresh(incremental_landing, root / "incremental" / "warehouse.duckdb"))
+        seconds, peak, steps = refresh(incremental_landing, root / "incremental" / "warehouse.duckdb", "one new transfer")
+        result.case("one new transfer").add(seconds, peak)
+        result.add_steps("one new transfer", steps)
 
     models = compiled_models(warehouse)
     for run in range(repeats):
@@ -273,11 +281,9 @@ def bench_scale(scale: str, transfers: int, repeats: int, work: Path, build_repe
         result.case("floor: load CSV").add(floor_load(landing, root / "floor-load.duckdb"))
         result.case("floor: model SQL").add(floor_sql(warehouse, models))
     (root / "floor-load.duckdb").unlink(missing_ok=True)
-
-    for run in range(repeats):
-        say(f"{scale}: GX validation per layer {run + 1}/{repeats}")
-        for layer, seconds in gx_times(warehouse).items():
-            result.case(f"GX {layer}").add(seconds)
+    for step, layer in GATES.items():
+        for seconds in result.steps.get("full refresh", {}).get(step, []):
+            result.case(f"GX {layer} (full refresh's gate)").add(seconds)
     return result
 
 
@@ -295,6 +301,23 @@ def render(results: list[ScaleResult]) -> str:
                 f"| {result.scale}, {result.transfers} | {result.raw_rows:,} | {name} | {len(measure.seconds)} "
                 f"| {measure.median:.1f} | {ratio} | {peak} |"
             )
+    return "\n".join(lines)
+
+
+def render_steps(results: list[ScaleResult]) -> str:
+    """Median seconds of each step of the full and one-new-transfer refreshes."""
+    lines = [
+        "| scale | step | " + " | ".join(f"{case} s" for case in STEP_CASES) + " |",
+        "|---|---|" + "---:|" * len(STEP_CASES),
+    ]
+    for result in results:
+        steps = list(dict.fromkeys(step for case in STEP_CASES for step in result.steps.get(case, {})))
+        for step in steps:
+            cells = []
+            for case in STEP_CASES:
+                seconds = result.steps.get(case, {}).get(step)
+                cells.append(f"{statistics.median(seconds):.1f}" if seconds else "skipped")
+            lines.append(f"| {result.scale} | {step} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -325,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     # --quick runs each rebuilding refresh once (a minute each even on the sample), the rest twice
     build_repeats = 1 if args.quick else repeats
     results = [bench_scale(scale, args.transfers, repeats, work, build_repeats) for scale in scales]
-    table = render(results)
+    table = render(results) + "\n\nWhere a refresh's time goes (seconds per step, median):\n\n" + render_steps(results)
     print(table)
     print(f"\nmachine: {machine()}; total {time.perf_counter() - started:.0f} s")
     if args.out:

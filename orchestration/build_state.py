@@ -6,12 +6,17 @@ package). Publishing records it in the build database (`ops.publications`). A re
 new transfer and finds the published file made from the same fingerprint stops after ingestion:
 the published warehouse is already what a rebuild would give. New code (a model, a rule, a suite)
 changes the fingerprint, so the next refresh rebuilds even without a new transfer.
+
+The publication also records its code digest and transfers, so that a refresh with the same code
+knows which sites changed since: only those sites' staging rows are rebuilt and only their rows
+of history, staging and marts are validated again (`sites_changed_since_publication`).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,9 +41,26 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
+def _transfers(con) -> list[tuple[str, str, str]]:
+    return con.execute(f"SELECT SITEID, EXTRACT_ID, STATUS FROM {RAW_SCHEMA}.transfer_log ORDER BY ALL").fetchall()
+
+
 def current_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    transfers = con.execute(f"SELECT SITEID, EXTRACT_ID, STATUS FROM {RAW_SCHEMA}.transfer_log ORDER BY ALL").fetchall()
-    return hashlib.sha256(f"{code_digest()}|{transfers!r}".encode()).hexdigest()
+    return hashlib.sha256(f"{code_digest()}|{_transfers(con)!r}".encode()).hexdigest()
+
+
+def sites_changed_since_publication(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """The sites with a transfer (loaded or rejected) that the last publication was not built
+    from, when that publication was built by this code; None when every site must be rebuilt and
+    validated: nothing published yet, or published by other code (a model, rule or suite changed)."""
+    _ensure_table(con)
+    row = con.execute(
+        f"SELECT CODE_DIGEST, TRANSFERS FROM {PUBLICATIONS_TABLE} ORDER BY PUBLISHED_AT DESC LIMIT 1"
+    ).fetchone()
+    if row is None or row[0] != code_digest() or row[1] is None:
+        return None
+    published = {tuple(transfer) for transfer in json.loads(row[1])}
+    return sorted({site for site, extract, status in _transfers(con) if (site, extract, status) not in published})
 
 
 def last_published_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -56,8 +78,14 @@ def record_publication(con: duckdb.DuckDBPyConnection, published: Path) -> None:
     """Called once the published file is in place (never before: a kill in between must rebuild)."""
     _ensure_table(con)
     con.execute(
-        f"INSERT INTO {PUBLICATIONS_TABLE} VALUES (?, ?, ?)",
-        [datetime.now(timezone.utc).replace(tzinfo=None), current_fingerprint(con), str(published)],
+        f"INSERT INTO {PUBLICATIONS_TABLE} (PUBLISHED_AT, FINGERPRINT, PATH, CODE_DIGEST, TRANSFERS) VALUES (?, ?, ?, ?, ?)",
+        [
+            datetime.now(timezone.utc).replace(tzinfo=None),
+            current_fingerprint(con),
+            str(published),
+            code_digest(),
+            json.dumps([list(transfer) for transfer in _transfers(con)]),
+        ],
     )
 
 
@@ -66,3 +94,6 @@ def _ensure_table(con) -> None:
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {PUBLICATIONS_TABLE} (PUBLISHED_AT TIMESTAMP NOT NULL, FINGERPRINT VARCHAR NOT NULL, PATH VARCHAR NOT NULL)"
     )
+    # added later: a build database published before keeps its rows (NULL: rebuild every site once)
+    for column in ("CODE_DIGEST", "TRANSFERS"):
+        con.execute(f"ALTER TABLE {PUBLICATIONS_TABLE} ADD COLUMN IF NOT EXISTS {column} VARCHAR")

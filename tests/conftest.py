@@ -75,12 +75,12 @@ def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def run_refresh(landing: Path, warehouse: Path) -> subprocess.CompletedProcess:
-    """`regenheart refresh` as a user runs it: a separate process, settings from the environment."""
+def run_refresh(landing: Path, warehouse: Path, *options: str) -> subprocess.CompletedProcess:
+    """`regenheart refresh [options]` as a user runs it: a separate process, settings from the environment."""
     env = {**os.environ, "REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)}
     env.pop("DAGSTER_HOME", None)
     return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "refresh"],
+        [sys.executable, "-m", "orchestration.cli", "refresh", *options],
         env=env, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
     )
 

@@ -405,6 +405,75 @@ def test_raw_validates_only_the_new_transfers(sample_db):
     assert _suite_report(latest, "raw.transfer_log").row_count == len(dts.DTS_FILES)
 
 
+def _counts(report):
+    return {
+        suite.name: (suite.row_count, [(o.expectation, o.success, o.element_count, o.unexpected_count, o.failing_rows)
+                                       for o in suite.outcomes])
+        for suite in report.suites
+    }
+
+
+def test_raw_validated_one_transfer_at_a_time_equals_all_at_once(sample_db):
+    # chunk_cells=1: every partition (transfer) is its own DataFrame; the sum must be the whole
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        whole = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=10**12)
+        chunked = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=1)
+    assert _counts(chunked) == _counts(whole)
+    lb = {o.expectation: o for o in _suite_report(whole, "raw.lb").outcomes}
+    assert [o for o in lb.values() if not o.success], "the sample's lb warning must show in both"
+    assert _suite_report(chunked, "raw.dm").row_count == sum(
+        n for (n,) in duckdb.connect(str(sample_db), read_only=True).execute(
+            "SELECT count(*) FROM raw.dm GROUP BY EXTRACT_ID").fetchall()
+    )
+
+
+_SECOND_SITE = "KZ02"
+
+
+def _with_a_second_site(domain_to_break):
+    """The sample's history and transfers copied as site KZ02, whose open echo version 001-001 then
+    overlaps a later one (KZ01 stays valid)."""
+    copies = [
+        f"INSERT INTO {table} SELECT * REPLACE ('{_SECOND_SITE}' AS SITEID) FROM {table} WHERE SITEID = '{SITE}'"
+        for table in ["raw.transfer_log", "history.transfers", *(f"history.{d}" for d in dts.DTS_FILES)]
+    ]
+    return copies + [
+        f"INSERT INTO history.{domain_to_break} SELECT * REPLACE ('{LATEST}' AS VALID_FROM) FROM history.{domain_to_break} "
+        f"WHERE SITEID = '{_SECOND_SITE}' AND {_OPEN_VERSION}"
+    ]
+
+
+def test_a_site_scope_validates_that_site_only_and_chunks_add_up(sample_db, tmp_path):
+    copy = _broken_copy(sample_db, tmp_path, _with_a_second_site("echo"))
+    overlap = "expect_column_values_to_be_in_set(OVERLAPS_NEXT)"
+    with duckdb.connect(str(copy), read_only=True) as con:
+        kz01 = validate_layer(con, "history", sites=[SITE])
+        kz02 = validate_layer(con, "history", sites=[_SECOND_SITE])
+        nobody = validate_layer(con, "history", sites=["ZZ99"])
+        whole = validate_layer(con, "history", chunk_cells=10**12)
+        site_by_site = validate_layer(con, "history", chunk_cells=1)
+        one_site_rows = con.execute(f"SELECT count(*) FROM history.echo WHERE SITEID = '{SITE}'").fetchone()[0]
+
+    assert kz01.passed, "\n".join(o.describe() for o in kz01.critical_failures)
+    assert _suite_report(kz01, "history.echo").row_count == one_site_rows
+    # history.transfers is partitioned too: each site's transfers, the 4 of the sample
+    assert _suite_report(kz01, "history.transfers").row_count == 4
+
+    (failure,) = [o for o in kz02.critical_failures if o.suite == "history.echo"]
+    assert failure.expectation == overlap and failure.unexpected_count == 1
+    assert {row["SITEID"] for row in failure.failing_rows} == {_SECOND_SITE}
+    assert _suite_report(kz02, "history.echo").row_count == one_site_rows + 1
+
+    # a site with no rows: nothing to validate, every expectation holds on no rows
+    assert nobody.passed and all(s.row_count == 0 for s in nobody.suites)
+
+    # two sites, validated whole or one site per DataFrame: the same counts and failing rows
+    assert _counts(site_by_site) == _counts(whole)
+    (whole_failure,) = [o for o in whole.critical_failures if o.suite == "history.echo"]
+    assert (whole_failure.unexpected_count, whole_failure.element_count) == (1, 2 * one_site_rows + 1)
+    assert whole_failure.failing_rows == failure.failing_rows
+
+
 @pytest.mark.parametrize("suite_file", SUITE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_each_suite_fails_on_a_broken_table(suite_file, sample_db, tmp_path):
     layer = suite_file.parent.name

@@ -14,7 +14,7 @@ import pytest
 from orchestration.exports import write_exports
 from orchestration.exports.files import atomic_file
 from orchestration.exports.labels import LABELS_CSV, XptVariable, load_variables
-from orchestration.exports.xpt import XPT_DATASETS, XptLimitError, check_xpt_frame
+from orchestration.exports.xpt import XPT_DATASETS, XptLimitError, check_xpt_frame, plan_dataset, write_xpt
 from contract import MARTS
 
 SORT_KEYS = {"adsl": ["USUBJID"], "adeff": ["USUBJID", "PARAMCD", "ADT", "PREINFFL"], "adae": ["USUBJID", "SRCRECID"]}
@@ -220,3 +220,25 @@ def test_definitions_hold_the_exports_asset_after_publication(dbt_manifest):
     assert node.parent_keys == {dg.AssetKey("published_warehouse")}
     assert node.group_name == "report"
     assert "warehouse_exports" in {n.name for n in defs.resolve_job_def("nightly_refresh").nodes_in_topological_order}
+
+
+def test_xpt_numbers_read_back_exactly_and_text_keeps_its_bytes(tmp_path):
+    # IBM doubles: zero, signs, every base-16 exponent shift, tiny and huge values, missing
+    numbers = [0.0, -0.0, 1.0, -1.5, 0.1, 1 / 3, 2.0**-200, -(2.0**200), 1e-70, 1e70, 123456789.123, None]
+    texts = ["Боль в груди", "", None, "x" * 200, "  leading", "A"] + [""] * 6
+    con = duckdb.connect(str(tmp_path / "tiny.duckdb"))
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.tiny (N DOUBLE, T VARCHAR, D DATE)")
+    con.executemany("INSERT INTO marts.tiny VALUES (?, ?, DATE '2020-03-18')", list(zip(numbers, texts)))
+    variables = {"N": XptVariable("N", "A number"), "T": XptVariable("T", "A text"), "D": XptVariable("D", "A date")}
+    plan = plan_dataset(con, "tiny")
+    assert [c.width for c in plan.columns] == [None, 200, None]
+    assert write_xpt(con, plan, variables, tmp_path / "tiny.xpt") == len(numbers)
+    assert (tmp_path / "tiny.xpt").stat().st_size % 80 == 0
+
+    frame, meta = pyreadstat.read_xport(str(tmp_path / "tiny.xpt"))
+    assert meta.table_name == "TINY" and meta.column_names_to_labels == {"N": "A number", "T": "A text", "D": "A date"}
+    got = frame["N"].tolist()
+    assert got[:-1] == numbers[:-1] and np.isnan(got[-1])
+    assert frame["T"].tolist() == [t or "" for t in texts]
+    assert frame["D"].tolist() == [dt.date(2020, 3, 18)] * len(numbers)

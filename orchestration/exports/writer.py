@@ -11,7 +11,7 @@ from orchestration.exports.files import (
     MANIFEST, atomic_file, previous_files, remove_partial_files, sync_folder, write_manifest,
 )
 from orchestration.exports.labels import load_variables
-from orchestration.exports.xpt import XPT_DATASETS, check_xpt_frame, read_dataset, write_xpt
+from orchestration.exports.xpt import XPT_DATASETS, check_xpt_plan, plan_dataset, write_xpt
 from orchestration.warehouse import connect
 
 MARTS_SCHEMA = "marts"
@@ -39,18 +39,18 @@ def write_exports(published: Path, out_dir: Path) -> Exports:
         # Read and check the XPT datasets before writing anything: a dataset that does not fit
         # XPT v5 fails the export with every file of the previous one left as it was.
         variables = load_variables()
-        datasets = [read_dataset(con, table) for table in XPT_DATASETS]
-        for dataset in datasets:
-            check_xpt_frame(dataset.table, dataset.frame, variables.get(dataset.table, {}))
+        plans = [plan_dataset(con, table) for table in XPT_DATASETS]
+        for plan in plans:
+            check_xpt_plan(plan, variables.get(plan.table, {}))
         files: dict[str, int] = {}
         for table in tables:
             files[f"{table}.parquet"] = _copy(con, table, out_dir / f"{table}.parquet", PARQUET_OPTIONS)
             files[f"{table}.csv"] = _copy(con, table, out_dir / f"{table}.csv", CSV_OPTIONS)
+        for plan in plans:
+            with atomic_file(out_dir / f"{plan.table}.xpt") as partial:
+                files[f"{plan.table}.xpt"] = write_xpt(con, plan, variables[plan.table], partial)
     finally:
         con.close()
-    for dataset in datasets:
-        with atomic_file(out_dir / f"{dataset.table}.xpt") as partial:
-            files[f"{dataset.table}.xpt"] = write_xpt(dataset, variables[dataset.table], partial)
     removed = _remove_stale(out_dir, previous_files(out_dir) - set(files))
     write_manifest(out_dir, published, files)
     sync_folder(out_dir)

@@ -1,22 +1,27 @@
-"""SAS transport files (XPT version 5) of the ADaM datasets, written with pyreadstat.
+"""SAS transport files (XPT version 5) of the ADaM datasets, streamed from DuckDB.
 
-pyreadstat writes a datetime64 column as a SAS datetime whatever its format, and DuckDB hands DATE
-columns to pandas as datetime64: so the SAS numbers are computed in SQL (days / seconds since
-1960-01-01) and given DATE9. / DATETIME20. formats. Numbers become doubles (XPT has no other
-numeric type). Text stays text: XPT has no missing text, so a NULL is written (and read back) as
-an empty string. pyreadstat itself does not enforce version 5's limits (it cuts a label at 40
-bytes and writes text over 200 bytes), hence `check_xpt_frame`.
+The file is written here, record by record as SAS's TS-140 describes version 5, from the mart read
+in chunks: memory holds one chunk, never the dataset (adeff has millions of rows at scale). Dates
+and datetimes become SAS numbers in SQL (days / seconds since 1960-01-01) with DATE9. /
+DATETIME20. formats; every number is an 8-byte IBM double (exact for every IEEE double in IBM's
+range); text is UTF-8, blank-padded to the column's widest value. XPT has no missing text, so a
+NULL is written (and reads back) as an empty string; a missing number is SAS's `.`.
+Version 5's limits (names of 8 characters, labels of 40 bytes, values of 200 bytes) are checked
+before anything is written (`check_xpt_columns`).
 """
 
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
+import numpy as np
 import pandas as pd
-import pyreadstat
 
 from orchestration.exports.labels import XptVariable
 
@@ -33,6 +38,9 @@ _NUMBER_TYPES = {
     "FLOAT", "REAL", "DOUBLE", "DECIMAL",
 }
 DATE_FORMAT, DATETIME_FORMAT = "DATE9.", "DATETIME20."
+ROWS_PER_CHUNK = 100 * 2048  # DuckDB vectors of 2,048 rows
+_RECORD = 80
+_MISSING = 0x2E << 56  # SAS's missing value `.`, as an IBM double's bits
 
 
 class XptLimitError(ValueError):
@@ -40,15 +48,23 @@ class XptLimitError(ValueError):
 
 
 @dataclass(frozen=True)
-class XptDataset:
+class XptColumn:
+    name: str  # the mart's column
+    select: str  # its SQL: a DOUBLE, or for text the UTF-8 value blank-padded to `width` bytes
+    width: int | None  # text: the widest value in bytes (at least 1); None for a number
+    sas_format: str = ""
+
+
+@dataclass(frozen=True)
+class XptPlan:
     table: str
-    frame: pd.DataFrame  # mart column names, SAS values
-    formats: dict[str, str]  # mart column -> SAS format
+    columns: list[XptColumn]
+    rows: int
 
 
-def read_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptDataset:
-    """The mart's rows, in its order, with dates and datetimes as SAS numbers."""
-    selects, formats, text = [], {}, []
+def plan_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptPlan:
+    """The mart's columns as XPT variables, with the widest text value of each text column."""
+    columns: list[tuple[str, str | None, str]] = []  # (column, SQL of a number or None for text, format)
     for column, duckdb_type in con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position",
@@ -57,30 +73,41 @@ def read_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptDataset:
         base_type = duckdb_type.split("(")[0]
         quoted = f'"{column}"'
         if base_type == "DATE":
-            selects.append(f"date_diff('day', DATE '1960-01-01', {quoted})::DOUBLE AS {quoted}")
-            formats[column] = DATE_FORMAT
+            columns.append((column, f"date_diff('day', DATE '1960-01-01', {quoted})::DOUBLE", DATE_FORMAT))
         elif base_type == "TIMESTAMP":
-            selects.append(f"date_diff('microsecond', TIMESTAMP '1960-01-01', {quoted}) / 1e6 AS {quoted}")
-            formats[column] = DATETIME_FORMAT
+            columns.append((column, f"date_diff('microsecond', TIMESTAMP '1960-01-01', {quoted}) / 1e6", DATETIME_FORMAT))
         elif base_type in _NUMBER_TYPES:
-            selects.append(f"{quoted}::DOUBLE AS {quoted}")
+            columns.append((column, f"{quoted}::DOUBLE", ""))
         elif base_type == "VARCHAR":
-            selects.append(quoted)
-            text.append(column)
+            columns.append((column, None, ""))
         else:
             raise XptLimitError(f"{table}.{column}: type {duckdb_type} has no XPT representation")
-    if not selects:
+    if not columns:
         raise XptLimitError(f"{table}: no such table in marts")
-    frame = con.execute(f'SELECT {", ".join(selects)} FROM marts."{table}"').df()
-    # pyreadstat writes no rows at all when an object column holds only None: keep text typed as text.
-    frame[text] = frame[text].astype("str")
-    return XptDataset(table, frame, formats)
+    texts = [column for column, number, _ in columns if number is None]
+    rows, *widths = con.execute(
+        f'SELECT {", ".join(["count(*)", *(f"max(strlen({_text_sql(c)}))" for c in texts)])} FROM marts."{table}"'
+    ).fetchone()
+    width_of = {column: max(1, width or 0) for column, width in zip(texts, widths)}
+    plan = []
+    for column, number, sas_format in columns:
+        if number is None:
+            width = width_of[column]
+            plan.append(XptColumn(column, f"{_text_sql(column)} || repeat(' ', {width} - strlen({_text_sql(column)}))", width))
+        else:
+            plan.append(XptColumn(column, number, None, sas_format))
+    return XptPlan(table, plan, rows)
 
 
-def check_xpt_frame(dataset: str, frame: pd.DataFrame, variables: dict[str, XptVariable]) -> None:
-    """Raise XptLimitError naming every column that would not make a valid XPT v5 variable."""
+def _text_sql(column: str) -> str:
+    return f"coalesce(\"{column}\", '')"
+
+
+def check_xpt_columns(dataset: str, widths: dict[str, int | None], variables: dict[str, XptVariable]) -> None:
+    """Raise XptLimitError naming every column that would not make a valid XPT v5 variable.
+    `widths`: column -> its widest text value in bytes (None for a number)."""
     problems = []
-    for column in frame.columns:
+    for column, widest in widths.items():
         variable = variables.get(column)
         if variable is None:
             problems.append(f"{column}: no label in variable_labels.csv")
@@ -92,26 +119,137 @@ def check_xpt_frame(dataset: str, frame: pd.DataFrame, variables: dict[str, XptV
             )
         if not variable.label or len(variable.label.encode("utf-8")) > MAX_LABEL_BYTES:
             problems.append(f"{column}: label {variable.label!r} is empty or longer than {MAX_LABEL_BYTES} bytes")
-        if pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == object:
-            widest = frame[column].dropna().astype("str").str.encode("utf-8").str.len().max()
-            if pd.notna(widest) and widest > MAX_TEXT_BYTES:
-                problems.append(f"{column}: a value of {widest} bytes (XPT v5 holds at most {MAX_TEXT_BYTES})")
+        if widest is not None and widest > MAX_TEXT_BYTES:
+            problems.append(f"{column}: a value of {widest} bytes (XPT v5 holds at most {MAX_TEXT_BYTES})")
     if problems:
         raise XptLimitError(f"{dataset}: cannot be written as XPT v5: " + "; ".join(problems))
 
 
-def write_xpt(dataset: XptDataset, variables: dict[str, XptVariable], path: Path) -> int:
-    """Check `dataset` against XPT v5's limits and write it to `path`; the number of rows."""
-    check_xpt_frame(dataset.table, dataset.frame, variables)
-    columns = list(dataset.frame.columns)
-    frame = dataset.frame.rename(columns={c: variables[c].name for c in columns})
-    pyreadstat.write_xport(
-        frame,
-        str(path),
-        file_label=XPT_DATASETS.get(dataset.table, ""),
-        table_name=dataset.table.upper(),
-        file_format_version=5,
-        column_labels=[variables[c].label for c in columns],
-        variable_format={variables[c].name: f for c, f in dataset.formats.items()},
-    )
-    return len(frame)
+def check_xpt_frame(dataset: str, frame: pd.DataFrame, variables: dict[str, XptVariable]) -> None:
+    """check_xpt_columns for a DataFrame's columns (text: object or string dtype)."""
+    widths: dict[str, int | None] = {}
+    for column in frame.columns:
+        widths[column] = None
+        if pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == object:
+            widest = frame[column].dropna().astype("str").str.encode("utf-8").str.len().max()
+            widths[column] = int(widest) if pd.notna(widest) else 0
+    check_xpt_columns(dataset, widths, variables)
+
+
+def check_xpt_plan(plan: XptPlan, variables: dict[str, XptVariable]) -> None:
+    check_xpt_columns(plan.table, {c.name: c.width for c in plan.columns}, variables)
+
+
+def write_xpt(con: duckdb.DuckDBPyConnection, plan: XptPlan, variables: dict[str, XptVariable], path: Path) -> int:
+    """Check the dataset against XPT v5's limits and write it to `path`, chunk by chunk; the rows."""
+    check_xpt_plan(plan, variables)
+    stamp = datetime.now(timezone.utc).strftime("%d%b%y:%H:%M:%S").upper()
+    with path.open("wb") as out:
+        out.write(_library_header(stamp))
+        out.write(_member_header(plan, variables, stamp))
+        cursor = con.execute(
+            f'SELECT {", ".join(f"{c.select} AS c{i}" for i, c in enumerate(plan.columns))} FROM marts."{plan.table}"'
+        )
+        written = 0
+        while True:
+            chunk = cursor.fetch_df_chunk(ROWS_PER_CHUNK // 2048)
+            if chunk.empty:
+                break
+            out.write(_observations(plan.columns, chunk))
+            written += len(chunk)
+        _pad(out, written * _record_length(plan.columns))
+    return written
+
+
+def _record_length(columns: list[XptColumn]) -> int:
+    return sum(c.width or 8 for c in columns)
+
+
+def _header(kind: str, numbers: str = "0" * 30) -> bytes:
+    return f"HEADER RECORD*******{kind:<8}HEADER RECORD!!!!!!!{numbers}  ".encode("ascii")
+
+
+def _text(value: str, size: int) -> bytes:
+    data = value.encode("utf-8")[:size]
+    return data + b" " * (size - len(data))
+
+
+def _library_header(stamp: str) -> bytes:
+    first = b"SAS     SAS     SASLIB  9.4     " + _text("Linux", 8) + b" " * 24 + _text(stamp, 16)
+    return _header("LIBRARY") + first + _text(stamp, 16) + b" " * 64
+
+
+def _member_header(plan: XptPlan, variables: dict[str, XptVariable], stamp: str) -> bytes:
+    label = XPT_DATASETS.get(plan.table, "")
+    parts = [
+        _header("MEMBER", "000000000000000001600000000140"),
+        _header("DSCRPTR"),
+        b"SAS     " + _text(plan.table.upper(), 8) + b"SASDATA 9.4     " + _text("Linux", 8) + b" " * 24 + _text(stamp, 16),
+        _text(stamp, 16) + b" " * 16 + _text(label, 40) + b" " * 8,
+        _header("NAMESTR", f"000000{len(plan.columns):04d}" + "0" * 20),
+    ]
+    namestrs, position = b"", 0
+    for number, column in enumerate(plan.columns, start=1):
+        variable = variables[column.name]
+        sas_format, width, decimals = _format_parts(column.sas_format)
+        namestrs += struct.pack(
+            ">hhhh8s40s8shhh2s8shhi52s",
+            2 if column.width else 1, 0, column.width or 8, number,
+            _text(variable.name, 8), _text(variable.label, 40), _text(sas_format, 8), width, decimals, 0,
+            b"  ", b" " * 8, 0, 0, position, b" " * 52,
+        )
+        position += column.width or 8
+    parts.append(namestrs + b" " * (-len(namestrs) % _RECORD))
+    parts.append(_header("OBS"))
+    return b"".join(parts)
+
+
+def _format_parts(sas_format: str) -> tuple[str, int, int]:
+    """'DATETIME20.' -> ('DATETIME', 20, 0)."""
+    match = re.fullmatch(r"([A-Z$]*?)(\d*)\.(\d*)", sas_format)
+    if not match:
+        return "", 0, 0
+    return match[1], int(match[2] or 0), int(match[3] or 0)
+
+
+def _observations(columns: list[XptColumn], chunk: pd.DataFrame) -> bytes:
+    """The chunk's rows as fixed-length records: a column is a slice of bytes of each record."""
+    records = np.empty((len(chunk), _record_length(columns)), dtype=np.uint8)
+    position = 0
+    for index, column in enumerate(columns):
+        values = chunk[f"c{index}"]
+        if column.width:  # text, already padded to `width` bytes: the values joined are the slice
+            data = "".join(values.tolist()).encode("utf-8")
+            records[:, position:position + column.width] = np.frombuffer(data, dtype=np.uint8).reshape(-1, column.width)
+            position += column.width
+        else:
+            bits = _ibm_doubles(values.to_numpy(dtype=np.float64, na_value=np.nan), column.name)
+            records[:, position:position + 8] = bits.astype(">u8").view(np.uint8).reshape(-1, 8)
+            position += 8
+    return records.tobytes()
+
+
+def _ibm_doubles(values: np.ndarray, column: str) -> np.ndarray:
+    """IEEE doubles -> the bits of IBM System/360 doubles (sign, base-16 exponent + 64, 56-bit
+    fraction); NaN (NULL) -> SAS's missing `.`. Exact: 53 bits of mantissa fit in 56."""
+    if np.isinf(values).any():
+        raise XptLimitError(f"{column}: an infinite value has no XPT representation")
+    missing, zero = np.isnan(values), values == 0
+    bits = np.where(missing | zero, 1.0, values).view(np.uint64)
+    sign = bits >> np.uint64(63)
+    exponent = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64) - 1023
+    mantissa = (bits & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x0010000000000000)
+    # value = mantissa * 2**(exponent - 52) = fraction * 2**-56 * 16**quarter, fraction < 2**56
+    quarter = -((-(exponent + 1)) // 4)  # ceil((exponent + 1) / 4)
+    shift = (exponent + 4 - 4 * quarter).astype(np.uint64)  # 0..3
+    ibm_exponent = quarter + 64
+    if ((ibm_exponent < 0) | (ibm_exponent > 127))[~(missing | zero)].any():
+        raise XptLimitError(f"{column}: a value outside the IBM double's range")
+    ibm = (sign << np.uint64(63)) | (ibm_exponent.astype(np.uint64) << np.uint64(56)) | (mantissa << shift)
+    ibm[zero] = 0
+    ibm[missing] = _MISSING
+    return ibm
+
+
+def _pad(out: BinaryIO, written: int) -> None:
+    out.write(b" " * (-written % _RECORD))

@@ -9,7 +9,11 @@ Each file is a GX 1.x ExpectationSuite as GX serialises it. Its `meta` says what
   the transfers to validate from the `$new_sites` / `$new_extracts` list parameters (zipped), and
   the reference data from the dbt seed files (`read_csv($seed_code_lists, ...)`): raw is validated
   before dbt loads the seeds into the reference schema;
-- `id_columns`: the columns that identify a row in a failure report (SITEID, SOURCE_LINE, USUBJID...).
+- `id_columns`: the columns that identify a row in a failure report (SITEID, SOURCE_LINE, USUBJID...);
+- `partition_by` (optional): a SQL expression over the batch query's columns giving the site (or,
+  in raw, the transfer) a row belongs to. Every expectation of such a suite holds for the whole
+  table iff it holds for each partition, so the runner validates the table a few partitions at a
+  time (memory stays bounded) and, after one site's new transfer, only that site's partition.
 
 Every expectation carries `severity` (`critical` blocks the layer, `warning` only reports) and a
 readable `meta.description`; `meta.show_columns` names extra columns a failing row should show.
@@ -41,6 +45,7 @@ class SuiteDefinition:
     id_columns: tuple[str, ...]
     description: str
     document: dict[str, Any] = field(repr=False)
+    partition_by: str | None = None
 
     @property
     def expectations(self) -> list[dict[str, Any]]:
@@ -89,6 +94,7 @@ def load_suite(path: Path, layer: str) -> SuiteDefinition:
         id_columns=tuple(meta.get("id_columns") or ()),
         description=meta.get("description", ""),
         document=document,
+        partition_by=meta.get("partition_by"),
     )
 
 

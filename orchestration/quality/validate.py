@@ -4,6 +4,11 @@ GX's SQL path does not work against DuckDB, so each suite's `meta.batch_query` i
 DuckDB connection and the resulting pandas DataFrame is validated with GX's pandas datasource, in
 one ephemeral (in-memory) GX context per call: nothing is written to disk, nothing goes to the
 network.
+
+A suite with `meta.partition_by` (its rows' site, or transfer) is validated a chunk of whole
+partitions at a time: the batch query runs once into a DuckDB temporary table, and each chunk of
+at most CHUNK_CELLS cells (rows x columns; one partition may exceed it) becomes one DataFrame. The
+results of the chunks are added up per expectation. Pandas holds one chunk, never the whole table.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ import os
 import re
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from orchestration.quality.suites import (
     LAYERS,
@@ -27,6 +32,9 @@ from orchestration.quality.suites import (
 from orchestration.settings import DBT_PROJECT_DIR
 
 MAX_FAILING_ROWS = 5
+CHUNK_CELLS = 4_000_000  # rows x columns of one DataFrame: some hundreds of MB of pandas objects
+_BATCH_TABLE = "regenheart_gx_batch"
+_PARTITION = "regenheart_gx_partition"
 CRITICAL, WARNING = "critical", "warning"
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
@@ -126,15 +134,20 @@ def validate_layer(
     layer: str,
     new_transfers: Iterable[tuple[str, str]] | None = None,
     *,
+    sites: Iterable[str] | None = None,
     suites: Iterable[str] | None = None,
     expectations_dir: Path | None = None,
+    chunk_cells: int = CHUNK_CELLS,
 ) -> LayerReport:
     """Validate every suite of `layer` (expectations/<layer>/*.json) on the DuckDB connection `con`.
 
     raw validates only the rows of `new_transfers` ((SITEID, EXTRACT_ID) pairs): an empty list
     validates nothing and passes; None means every LOADED transfer in raw.transfer_log. The other
-    layers ignore `new_transfers`. `suites` restricts the run to those suite names (or tables).
-    The connection is only read (it may be read-only); nothing is left registered on it.
+    layers ignore `new_transfers`. `sites` (history, staging, marts) restricts the partitioned
+    suites to the rows of those sites (and rows of no site); None validates every row. Suites
+    without `partition_by` are always validated whole. `suites` restricts the run to those suite
+    names (or tables). The connection is only read (it may be read-only); the temporary table a
+    partitioned suite uses is dropped before the next suite.
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}: expected one of {', '.join(LAYERS)}")
@@ -160,7 +173,10 @@ def validate_layer(
 
     context = _ephemeral_context()
     source = context.data_sources.add_pandas(name=f"regenheart_{layer}")
-    reports = [_validate_suite(con, source, definition, transfers) for definition in definitions]
+    site_list = None if sites is None or layer == "raw" else sorted({str(site) for site in sites})
+    reports = [
+        _validate_suite(con, source, definition, transfers, site_list, chunk_cells) for definition in definitions
+    ]
     return LayerReport(layer, reports, transfers, time.perf_counter() - started)
 
 
@@ -182,10 +198,16 @@ def _ephemeral_context():
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _validate_suite(con, source, definition: SuiteDefinition, transfers) -> SuiteReport:
+def _validate_suite(con, source, definition: SuiteDefinition, transfers, sites, chunk_cells) -> SuiteReport:
     started = time.perf_counter()
+    asset = source.add_dataframe_asset(name=definition.name)
+    batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
+    chunks: list[list[ExpectationOutcome]] = []
+    rows = 0
     try:
-        frame = _batch_frame(con, definition, transfers)
+        for frame in _batch_frames(con, definition, transfers, sites, chunk_cells):
+            chunks.append(_validate_frame(batch_definition, definition, frame))
+            rows += len(frame)
     except Exception as exc:  # a query that cannot run is a failed gate, not a crash
         outcome = ExpectationOutcome(
             suite=definition.name,
@@ -198,11 +220,13 @@ def _validate_suite(con, source, definition: SuiteDefinition, transfers) -> Suit
         )
         return SuiteReport(definition.name, definition.table, [outcome], 0, definition.description,
                            time.perf_counter() - started)
+    outcomes = _added_up(chunks) if chunks else _nothing_to_validate(definition)
+    return SuiteReport(definition.name, definition.table, outcomes, rows, definition.description,
+                       time.perf_counter() - started)
 
-    asset = source.add_dataframe_asset(name=definition.name)
-    batch = asset.add_batch_definition_whole_dataframe("whole_table").get_batch(
-        batch_parameters={"dataframe": frame}
-    )
+
+def _validate_frame(batch_definition, definition: SuiteDefinition, frame) -> list[ExpectationOutcome]:
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     # Counts for every expectation first; then the failing rows of the failed ones only (asking GX
     # for unexpected rows of every expectation costs a quarter more time).
     results = _validate(batch, definition, None, {"result_format": "BASIC", "partial_unexpected_count": 0})
@@ -213,19 +237,103 @@ def _validate_suite(con, source, definition: SuiteDefinition, transfers) -> Suit
         "include_unexpected_rows": True,
     }) if failed else {}
     id_columns = [c for c in definition.id_columns if c in frame.columns]
-    outcomes = [
+    return [
         _outcome(definition, expectation, results[index], with_rows.get(index), id_columns, len(frame))
         for index, expectation in enumerate(definition.expectations)
     ]
-    return SuiteReport(definition.name, definition.table, outcomes, len(frame), definition.description,
-                       time.perf_counter() - started)
 
 
-def _batch_frame(con, definition: SuiteDefinition, transfers):
+def _added_up(chunks: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:
+    """One outcome per expectation from its outcomes on each chunk: it passes iff it passed on
+    every chunk; counts are summed; failing rows come from the first failing chunks."""
+    merged = []
+    for parts in zip(*chunks):
+        failed = [part for part in parts if not part.success]
+        merged.append(replace(
+            failed[0] if failed else parts[0],
+            success=not failed,
+            element_count=_total(part.element_count for part in parts),
+            unexpected_count=_total(part.unexpected_count for part in parts),
+            failing_rows=[row for part in failed for row in part.failing_rows][:MAX_FAILING_ROWS],
+        ))
+    return merged
+
+
+def _total(counts) -> int | None:
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
+
+
+def _nothing_to_validate(definition: SuiteDefinition) -> list[ExpectationOutcome]:
+    """The sites asked for have no row in this table: every expectation holds on no rows."""
+    return [
+        ExpectationOutcome(
+            suite=definition.name,
+            expectation=expectation_id(expectation),
+            column=None,
+            severity=expectation.get("severity", CRITICAL),
+            success=True,
+            element_count=0,
+            description=(expectation.get("meta") or {}).get("description", ""),
+        )
+        for expectation in definition.expectations
+    ]
+
+
+def _batch_frames(con, definition: SuiteDefinition, transfers, sites, chunk_cells) -> Iterator[Any]:
+    """The suite's batch as DataFrames: one (whole) without `partition_by`; else chunks of whole
+    partitions (of the given sites only, when `sites` is a list: possibly none)."""
+    query = definition.batch_query
+    parameters = query_parameters(query, transfers)
+    if not definition.partition_by:
+        yield _frame(con.execute(query, parameters) if parameters else con.execute(query))
+        return
+    # rows without a site (partition NULL) are always validated: they belong to no one site
+    partition = f"coalesce(({definition.partition_by})::varchar, '')"
+    where = ""
+    if sites is not None:
+        where = f"where {partition} in (select unnest($regenheart_sites::varchar[]))"
+        parameters["regenheart_sites"] = ["", *sites]
+    con.execute(
+        f"create or replace temporary table {_BATCH_TABLE} as "
+        f"select *, {partition} as {_PARTITION} from (\n{query}\n) as batch {where}",
+        parameters,
+    )
+    try:
+        sizes = con.execute(
+            f"select {_PARTITION}, count(*) from {_BATCH_TABLE} group by all order by all"
+        ).fetchall()
+        width = len(con.execute(f"select * from {_BATCH_TABLE} limit 0").description)
+        groups = _partition_groups(sizes, max(1, chunk_cells // width))
+        if sites is None and not groups:
+            groups = [[]]  # an empty table is validated as such (a row-count expectation fails)
+        for group in groups:
+            yield _frame(con.execute(
+                f"select * exclude ({_PARTITION}) from {_BATCH_TABLE} "
+                f"where {_PARTITION} in (select unnest($partitions::varchar[])) order by rowid",
+                {"partitions": group},
+            ))
+    finally:
+        con.execute(f"drop table if exists {_BATCH_TABLE}")
+
+
+def _partition_groups(sizes: list[tuple[str, int]], max_rows: int) -> list[list[str]]:
+    """Consecutive partitions grouped so that a group has at most `max_rows` rows (a partition
+    larger than that is a group of its own)."""
+    groups: list[list[str]] = []
+    rows = 0
+    for partition, count in sizes:
+        if not groups or rows + count > max_rows:
+            groups.append([])
+            rows = 0
+        groups[-1].append(partition)
+        rows += count
+    return groups
+
+
+def _frame(cursor):
     import pandas as pd
 
-    parameters = query_parameters(definition.batch_query, transfers)
-    cursor = con.execute(definition.batch_query, parameters) if parameters else con.execute(definition.batch_query)
     duckdb_types = {name: str(type_) for name, type_, *_ in cursor.description}
     frame = cursor.df()
     # A column's pandas dtype must not depend on its data: DuckDB gives an integer (boolean) column

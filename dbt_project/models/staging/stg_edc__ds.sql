@@ -1,2 +1,3 @@
 -- One row per disposition event (ds.csv) of each site's latest transfer, checked.
-{{ staged_ds(transfers=ref('stg_edc__latest_transfers'), subjects=ref('stg_edc__dm')) }}
+{{ config(materialized='incremental', pre_hook="{{ unstage_restaged_sites() }}") }}
+{{ staged_ds(transfers=transfers_to_stage(), subjects=ref('stg_edc__dm')) }}

@@ -1,2 +1,3 @@
 -- One row per subject x eligibility criterion (ie.csv) of each site's latest transfer, checked.
-{{ staged_ie(transfers=ref('stg_edc__latest_transfers'), subjects=ref('stg_edc__dm')) }}
+{{ config(materialized='incremental', pre_hook="{{ unstage_restaged_sites() }}") }}
+{{ staged_ie(transfers=transfers_to_stage(), subjects=ref('stg_edc__dm')) }}

@@ -1,4 +1,5 @@
 -- One row per questionnaire item (qs.csv) of each site's latest transfer. QSSTRESN is the answer as
 -- coded on the form (a KCCQ "does not apply" 6 stays 6; scoring treats it as missing), NULL when
 -- unanswered (not an issue) or outside the item's valid answers (questionnaire_items seed).
-{{ staged_qs(transfers=ref('stg_edc__latest_transfers'), subjects=ref('stg_edc__dm')) }}
+{{ config(materialized='incremental', pre_hook="{{ unstage_restaged_sites() }}") }}
+{{ staged_qs(transfers=transfers_to_stage(), subjects=ref('stg_edc__dm')) }}

@@ -1,2 +1,3 @@
 -- One row per visit (sv.csv) of each site's latest transfer, checked.
-{{ staged_sv(transfers=ref('stg_edc__latest_transfers'), subjects=ref('stg_edc__dm')) }}
+{{ config(materialized='incremental', pre_hook="{{ unstage_restaged_sites() }}") }}
+{{ staged_sv(transfers=transfers_to_stage(), subjects=ref('stg_edc__dm')) }}

@@ -12,7 +12,12 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import MARTS_KEYS, dbt_staging
 from orchestration.defs.history.assets import HISTORY_FILE_KEYS, HISTORY_TRANSFERS
-from orchestration.defs.ingest.assets import RAW_FILE_KEYS, RAW_TRANSFER_LOG
+from orchestration.defs.ingest.assets import (
+    RAW_FILE_KEYS,
+    RAW_TRANSFER_LOG,
+    changed_sites_of_run,
+    ingestion_metadata_of_run,
+)
 from orchestration.defs.resources import WarehouseResource
 from orchestration.quality import validate_layer, write_validation_summary
 
@@ -42,7 +47,7 @@ def _validation_report_path(warehouse: WarehouseResource, run_id: str, layer: st
     return warehouse.published_path.parent / "reports" / "validation" / f"{run_id}-{layer}.html"
 
 
-def _results(context, warehouse: WarehouseResource, layer: str, keys, report):
+def _results(context, warehouse: WarehouseResource, layer: str, keys, report, sites: list[str] | None = None):
     html = write_validation_summary([report], _validation_report_path(warehouse, context.run.run_id, layer))
     context.log.info(
         f"{layer} gate: {len(report.critical_failures)} critical failure(s), {len(report.warnings)} warning(s); summary {html}"
@@ -64,6 +69,7 @@ def _results(context, warehouse: WarehouseResource, layer: str, keys, report):
                 "critical_failures": len(critical),
                 "warnings": len(failed) - len(critical),
                 "rows_validated": suite.row_count if suite else 0,
+                "sites_validated": "every site" if sites is None else ", ".join(sites) or "none",
                 "failures": dg.MetadataValue.md("\n".join(f"- {o.describe()}" for o in failed) or "none"),
                 "validation_summary": dg.MetadataValue.path(str(html)),
             },
@@ -71,11 +77,14 @@ def _results(context, warehouse: WarehouseResource, layer: str, keys, report):
 
 
 def _transfers_loaded_in_this_run(context) -> list[tuple[str, str]]:
-    event = context.instance.get_latest_materialization_event(RAW_TRANSFER_LOG)
-    if event is None or event.run_id != context.run.run_id:
-        return []
-    labels = event.asset_materialization.metadata.get("transfers_loaded")
-    return [tuple(label.split("/", 1)) for label in (labels.value if labels else [])]
+    metadata = ingestion_metadata_of_run(context) or {}
+    return [tuple(label.split("/", 1)) for label in metadata.get("transfers_loaded") or []]
+
+
+def _sites_in_scope(context) -> list[str] | None:
+    sites = changed_sites_of_run(context)
+    context.log.info(f"validating {'every site' if sites is None else 'sites ' + (', '.join(sites) or '(none)')}")
+    return sites
 
 
 @dg.multi_asset_check(specs=_gate_specs("raw", [RAW_TRANSFER_LOG, *RAW_FILE_KEYS.values()]), can_subset=True)
@@ -88,24 +97,28 @@ def gx_raw_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseReso
 
 @dg.multi_asset_check(specs=_gate_specs("history", HISTORY_KEYS), can_subset=True)
 def gx_history_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-    """The history layer, whole: every version of every record, and the transfers historised."""
+    """The history layer: every version of every record of the sites changed since the last
+    publication (every site on a full rebuild), and the transfers historised."""
+    sites = _sites_in_scope(context)
     with warehouse.connection() as con:
-        report = validate_layer(con, "history")
-    yield from _results(context, warehouse, "history", HISTORY_KEYS, report)
+        report = validate_layer(con, "history", sites=sites)
+    yield from _results(context, warehouse, "history", HISTORY_KEYS, report, sites)
 
 
 @dg.multi_asset_check(specs=_gate_specs("staging", STAGING_KEYS), can_subset=True)
 def gx_staging_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    sites = _sites_in_scope(context)
     with warehouse.connection() as con:
-        report = validate_layer(con, "staging")
-    yield from _results(context, warehouse, "staging", STAGING_KEYS, report)
+        report = validate_layer(con, "staging", sites=sites)
+    yield from _results(context, warehouse, "staging", STAGING_KEYS, report, sites)
 
 
 @dg.multi_asset_check(specs=_gate_specs("marts", MARTS_KEYS), can_subset=True)
 def gx_marts_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    sites = _sites_in_scope(context)
     with warehouse.connection() as con:
-        report = validate_layer(con, "marts")
-    yield from _results(context, warehouse, "marts", MARTS_KEYS, report)
+        report = validate_layer(con, "marts", sites=sites)
+    yield from _results(context, warehouse, "marts", MARTS_KEYS, report, sites)
 
 
 GX_GATES = [gx_raw_gate, gx_history_gate, gx_staging_gate, gx_marts_gate]

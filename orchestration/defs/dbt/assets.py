@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.defs.dbt.project import regenheart_dbt_project
+from orchestration.defs.ingest.assets import changed_sites_of_run
 from orchestration.defs.resources import WarehouseResource
 
 
@@ -30,6 +31,12 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # dbt unit tests check the SQL, not the data: they run in the test suite, not every night.
     # "buildable": a test runs in the step that builds the last of the models it reads.
     args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
+    # Staging is incremental by site (macros/staging/staged_by_site.sql): it restages only the
+    # sites whose latest transfer changed, when this run's ingestion says the code is the one the
+    # last publication was built with. Anything else (first build, new code, --rebuild, a dbt step
+    # run alone) rebuilds every model from scratch.
+    if changed_sites_of_run(context) is None:
+        args.append("--full-refresh")
     yield from dbt.cli(args, context=context, target_path=_dbt_target_path(warehouse)).stream()
 
 

@@ -20,7 +20,7 @@ EXPORTS_FOLDER = "exports"
 )
 def warehouse_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     folder = warehouse.published_path.parent / EXPORTS_FOLDER
-    # Imported here, not with the definitions (loaded on every UI reload and sensor tick): pyreadstat
+    # Imported here, not with the definitions (loaded on every UI reload and sensor tick): numpy
     # and pandas are only needed when the exports are written.
     from orchestration.exports import write_exports
 

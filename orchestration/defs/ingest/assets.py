@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration import dts
-from orchestration.build_state import is_current
+from orchestration.build_state import is_current, sites_changed_since_publication
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion import ingest_new_transfers
 
@@ -56,6 +56,7 @@ def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, wa
     with warehouse.connection() as con:
         report = ingest_new_transfers(con, Path(warehouse.landing_dir), progress=context.log.info)
         up_to_date = not config.rebuild and is_current(con, warehouse.published_path)
+        changed_sites = None if config.rebuild else sites_changed_since_publication(con)
     for rejection in report.rejected:
         context.log.warning(f"REJECTED {rejection}")
     if up_to_date:
@@ -73,7 +74,33 @@ def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, wa
             "transfers_loaded": [t.transfer.label for t in report.loaded],
             "transfers_rejected": [str(r) for r in report.rejected],
             "transfers_already_seen": report.skipped,
+            # what the later steps of this run rebuild and validate again (see changed_sites_of_run)
+            "rebuild_all_sites": changed_sites is None,
+            "changed_sites": changed_sites or [],
         },
     )
     for domain, key in RAW_FILE_KEYS.items():
         yield dg.MaterializeResult(asset_key=key, metadata={"rows_appended": rows_by_file[domain]})
+    if changed_sites is None:
+        context.log.info("rebuilding every site (first build, new code or --rebuild)")
+    else:
+        context.log.info(f"sites changed since the last publication: {', '.join(changed_sites) or 'none'}")
+
+
+def ingestion_metadata_of_run(context) -> dict | None:
+    """The metadata ingestion recorded in this run, or None when it did not run in this run (a
+    step materialized on its own from the UI)."""
+    event = context.instance.get_latest_materialization_event(RAW_TRANSFER_LOG)
+    if event is None or event.run_id != context.run.run_id:
+        return None
+    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
+
+
+def changed_sites_of_run(context) -> list[str] | None:
+    """The sites this run rebuilds and validates again: those with a transfer the last publication
+    (by the same code) was not built from. None means every site: first build, new code, a
+    --rebuild, or no ingestion in this run."""
+    metadata = ingestion_metadata_of_run(context)
+    if metadata is None or metadata.get("rebuild_all_sites", True):
+        return None
+    return list(metadata.get("changed_sites") or [])

@@ -1,0 +1,134 @@
+"""A new transfer at one site restages and revalidates that site only, and stages what a build from
+scratch stages.
+
+Sites KZ80 and KZ81 send one transfer each (first refresh: every site built and validated). Then
+KZ80 sends T2 (second refresh): subject 001's baseline LVEF corrected 27.5 -> 30.0, subject 002
+added, and ds.csv empty (nobody has a disposition yet). KZ81 sends nothing.
+"""
+
+import shutil
+
+import duckdb
+import pytest
+
+from conftest import build_database, run_dbt, run_refresh
+from orchestration.build_state import record_publication, sites_changed_since_publication
+from transfer_factory import minimal_rows, write_transfer
+
+CHANGED, UNCHANGED = "KZ80", "KZ81"
+T1, T2 = "20210101T020000Z", "20210401T020000Z"
+
+
+def _second_transfer_rows():
+    rows = minimal_rows("001", lvef="30.0")
+    for domain, extra in minimal_rows("002").items():
+        rows[domain] += extra
+    rows["ds"] = []
+    return rows
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("incremental")
+    landing, warehouse = root / "landing", root / "incremental" / "warehouse.duckdb"
+    write_transfer(landing, CHANGED, T1, minimal_rows("001"))
+    write_transfer(landing, UNCHANGED, T1, minimal_rows("001"))
+    first = run_refresh(landing, warehouse)
+    assert first.returncode == 0, first.stderr
+    write_transfer(landing, CHANGED, T2, _second_transfer_rows())
+    second = run_refresh(landing, warehouse)
+    assert second.returncode == 0, second.stderr
+    # staging built from scratch on a copy, for comparison (the later models are tables of staging)
+    (root / "rebuilt").mkdir()
+    rebuilt = root / "rebuilt" / "warehouse.duckdb"
+    shutil.copyfile(build_database(warehouse), build_database(rebuilt))
+    staged = run_dbt(rebuilt, "run", "--full-refresh", "--select", "path:models/staging")
+    assert staged.returncode == 0, staged.stdout
+    return warehouse, rebuilt, first.stderr, second.stderr
+
+
+def _rows(warehouse, sql):
+    with duckdb.connect(str(build_database(warehouse)), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _dbt_commands(progress: str) -> dict[str, str]:
+    return {
+        line.split("] ", 1)[1].split(":", 1)[0]: line
+        for line in progress.splitlines() if "Running dbt command" in line
+    }
+
+
+def test_first_build_is_full_then_only_the_changed_site_is_rebuilt_and_validated(refreshed):
+    _, _, first, second = refreshed
+    assert "rebuilding every site (first build, new code or --rebuild)" in first
+    assert f"sites changed since the last publication: {CHANGED}\n" in second
+    first_dbt, second_dbt = _dbt_commands(first), _dbt_commands(second)
+    assert set(first_dbt) == set(second_dbt) == {"dbt_staging", "dbt_analysis"}
+    assert all("--full-refresh" in command for command in first_dbt.values())
+    assert not any("--full-refresh" in command for command in second_dbt.values())
+    for gate in ("gx_history_gate", "gx_staging_gate", "gx_marts_gate"):
+        assert f"{gate}: validating every site\n" in first
+        assert f"{gate}: validating sites {CHANGED}\n" in second
+
+
+def test_the_changed_site_is_restaged_and_the_other_kept(refreshed):
+    warehouse, *_ = refreshed
+    assert _rows(warehouse, "SELECT SITEID, EXTRACT_ID, SUBJID, LVEF FROM staging.stg_edc__echo ORDER BY ALL") == [
+        (CHANGED, T2, "001", 30.0),
+        (CHANGED, T2, "002", 27.5),
+        (UNCHANGED, T1, "001", 27.5),
+    ]
+    # KZ80's ds.csv is empty in T2: its T1 row is gone, KZ81's stays
+    assert _rows(warehouse, "SELECT SITEID, EXTRACT_ID, SUBJID FROM staging.stg_edc__ds ORDER BY ALL") == [
+        (UNCHANGED, T1, "001"),
+    ]
+    assert _rows(warehouse, "SELECT USUBJID, BLVEF FROM marts.adsl ORDER BY ALL") == [
+        (f"NCT04325594-{CHANGED}-001", 30.0),
+        (f"NCT04325594-{CHANGED}-002", 27.5),
+        (f"NCT04325594-{UNCHANGED}-001", 27.5),
+    ]
+
+
+def test_incremental_staging_equals_staging_from_scratch(refreshed):
+    warehouse, rebuilt, *_ = refreshed
+    with duckdb.connect(str(build_database(warehouse)), read_only=True) as con:
+        con.execute(f"ATTACH '{build_database(rebuilt)}' AS rebuilt (READ_ONLY)")
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'staging' ORDER BY ALL"
+        ).fetchall()
+        assert len(tables) == 12
+        for schema, table in tables:
+            here, there = f'"{schema}"."{table}"', f'rebuilt."{schema}"."{table}"'
+            differ = con.execute(
+                f"SELECT count(*) FROM ((SELECT * FROM {here} EXCEPT ALL SELECT * FROM {there}) "
+                f"UNION ALL (SELECT * FROM {there} EXCEPT ALL SELECT * FROM {here}))"
+            ).fetchone()[0]
+            assert differ == 0, f"{schema}.{table}: {differ} rows differ from a rebuild"
+
+
+def test_sites_changed_since_publication(tmp_path):
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.transfer_log (SITEID VARCHAR, EXTRACT_ID VARCHAR, STATUS VARCHAR)")
+    assert sites_changed_since_publication(con) is None  # nothing published: every site
+    con.execute("INSERT INTO raw.transfer_log VALUES ('KZ01', 'T1', 'LOADED'), ('KZ02', 'T1', 'LOADED')")
+    record_publication(con, tmp_path / "warehouse.duckdb")
+    assert sites_changed_since_publication(con) == []
+    # a rejected transfer changes its site's extract_log rows; a new site is changed
+    con.execute("INSERT INTO raw.transfer_log VALUES ('KZ02', 'T2', 'REJECTED'), ('KZ03', 'T1', 'LOADED')")
+    assert sites_changed_since_publication(con) == ["KZ02", "KZ03"]
+    # published by other code (a model, rule or suite changed): every site
+    con.execute("UPDATE ops.publications SET CODE_DIGEST = 'other code'")
+    assert sites_changed_since_publication(con) is None
+
+
+def test_a_publication_recorded_before_the_scope_columns_rebuilds_every_site(tmp_path):
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.transfer_log (SITEID VARCHAR, EXTRACT_ID VARCHAR, STATUS VARCHAR)")
+    con.execute("CREATE SCHEMA ops")
+    con.execute("CREATE TABLE ops.publications (PUBLISHED_AT TIMESTAMP NOT NULL, FINGERPRINT VARCHAR NOT NULL, PATH VARCHAR NOT NULL)")
+    con.execute("INSERT INTO ops.publications VALUES (now(), 'fingerprint', 'warehouse.duckdb')")
+    assert sites_changed_since_publication(con) is None
