@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from orchestration import dts  # noqa: E402
 from orchestration.publishing import build_database_path  # noqa: E402
+from orchestration.settings import duckdb_memory_limit  # noqa: E402
 
 BIN = Path(sys.executable).parent
 QUICK_SCALES = ["1x30"]
@@ -325,8 +326,13 @@ def machine() -> str:
     memory = psutil.virtual_memory().total / 2**30
     return (
         f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs, {memory:.0f} GiB RAM, "
-        f"DuckDB {duckdb.__version__}"
+        f"DuckDB {duckdb.__version__}, commit {_commit()}, REGENHEART_DUCKDB_MEMORY_LIMIT {duckdb_memory_limit()}"
     )
+
+
+def _commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

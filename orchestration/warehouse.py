@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import dts
+from orchestration.settings import duckdb_memory_limit
 
 RAW_SCHEMA = "raw"
 LOAD_COLUMNS = ("SITEID", "EXTRACT_ID", "SOURCE_FILE", "SOURCE_LINE", "LOADED_AT")
@@ -35,9 +36,12 @@ CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.transfer_log (
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to a warehouse file, DuckDB's memory bounded by REGENHEART_DUCKDB_MEMORY_LIMIT."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+    return con
 
 
 def ensure_raw_layer(con: duckdb.DuckDBPyConnection) -> None:

@@ -413,12 +413,18 @@ def _counts(report):
     }
 
 
-def test_raw_validated_one_transfer_at_a_time_equals_all_at_once(sample_db):
-    # chunk_cells=1: every partition (transfer) is its own DataFrame; the sum must be the whole
+def test_raw_validated_one_transfer_at_a_time_equals_all_at_once(sample_db, monkeypatch):
+    from orchestration.quality import validate
+
     with duckdb.connect(str(sample_db), read_only=True) as con:
         whole = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=10**12)
+        # chunk_cells=1: every partition (transfer) of a batch query is its own DataFrame
         chunked = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=1)
+        # RAW_GROUP_ROWS=1: every transfer is read by a batch query of its own
+        monkeypatch.setattr(validate, "RAW_GROUP_ROWS", 1)
+        grouped = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=10**12)
     assert _counts(chunked) == _counts(whole)
+    assert _counts(grouped) == _counts(whole)
     lb = {o.expectation: o for o in _suite_report(whole, "raw.lb").outcomes}
     assert [o for o in lb.values() if not o.success], "the sample's lb warning must show in both"
     assert _suite_report(chunked, "raw.dm").row_count == sum(

@@ -119,3 +119,21 @@ def test_refresh_killed_anywhere_leaves_the_published_file_old_or_new(published)
             (FIRST, 1), (SECOND, 1)
         ], "a transfer whose load was killed is loaded whole, once"
     assert not list(warehouse.parent.glob("*.publishing-*")), "no partial publication is left behind"
+
+
+def test_duckdb_memory_is_bounded_by_the_setting(tmp_path, monkeypatch):
+    from orchestration.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, duckdb_memory_limit
+    from orchestration.warehouse import connect
+
+    monkeypatch.delenv("REGENHEART_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert duckdb_memory_limit() == DEFAULT_DUCKDB_MEMORY_LIMIT == "2GB"
+    monkeypatch.setenv("REGENHEART_DUCKDB_MEMORY_LIMIT", "1500MB")
+    con = connect(tmp_path / "bounded.duckdb")
+    try:
+        # DuckDB reports the limit in its own unit: 1500 MB = 1.3 GiB
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("1.3 GiB",)
+    finally:
+        con.close()
+    monkeypatch.setenv("REGENHEART_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="REGENHEART_DUCKDB_MEMORY_LIMIT='lots': expected a size such as 2GB"):
+        connect(tmp_path / "bounded.duckdb")

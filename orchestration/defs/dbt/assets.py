@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.defs.dbt.project import regenheart_dbt_project
 from orchestration.defs.ingest.assets import changed_sites_of_run
 from orchestration.defs.resources import WarehouseResource
+from orchestration.settings import duckdb_memory_limit
 
 
 class RegenheartDbtTranslator(DagsterDbtTranslator):
@@ -28,6 +29,7 @@ class RegenheartDbtTranslator(DagsterDbtTranslator):
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt reads its database path from the environment; hand it the resolved build database.
     os.environ["REGENHEART_BUILD_DATABASE"] = str(warehouse.build_path)
+    os.environ["REGENHEART_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
     # dbt unit tests check the SQL, not the data: they run in the test suite, not every night.
     # "buildable": a test runs in the step that builds the last of the models it reads.
     args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
