@@ -201,16 +201,7 @@ def _transfer_groups(con, transfers: list[tuple[str, str]]) -> list[list[tuple[s
             "FROM raw.transfer_log"
         ).fetchall()
     )
-    groups: list[list[tuple[str, str]]] = []
-    total = 0
-    for transfer in transfers:
-        size = rows.get(transfer, 0)
-        if not groups or total + size > RAW_GROUP_ROWS:
-            groups.append([])
-            total = 0
-        groups[-1].append(transfer)
-        total += size
-    return groups
+    return _partition_groups([(transfer, rows.get(transfer, 0)) for transfer in transfers], RAW_GROUP_ROWS)
 
 
 def _merged(parts: list[SuiteReport]) -> SuiteReport:
@@ -377,10 +368,10 @@ def _batch_frames(con, definition: SuiteDefinition, transfers, sites, chunk_cell
         con.execute(f"drop table if exists {_BATCH_TABLE}")
 
 
-def _partition_groups(sizes: list[tuple[str, int]], max_rows: int) -> list[list[str]]:
-    """Consecutive partitions grouped so that a group has at most `max_rows` rows (a partition
-    larger than that is a group of its own)."""
-    groups: list[list[str]] = []
+def _partition_groups(sizes: list[tuple[Any, int]], max_rows: int) -> list[list[Any]]:
+    """Consecutive partitions (or transfers) grouped so that a group has at most `max_rows` rows
+    (one larger than that is a group of its own)."""
+    groups: list[list[Any]] = []
     rows = 0
     for partition, count in sizes:
         if not groups or rows + count > max_rows:
