@@ -126,7 +126,7 @@ def test_duckdb_memory_is_bounded_by_the_setting(tmp_path, monkeypatch):
     from orchestration.warehouse import connect
 
     monkeypatch.delenv("REGENHEART_DUCKDB_MEMORY_LIMIT", raising=False)
-    assert duckdb_memory_limit() == DEFAULT_DUCKDB_MEMORY_LIMIT == "2GB"
+    assert duckdb_memory_limit() == DEFAULT_DUCKDB_MEMORY_LIMIT == "80%"
     monkeypatch.setenv("REGENHEART_DUCKDB_MEMORY_LIMIT", "1500MB")
     con = connect(tmp_path / "bounded.duckdb")
     try:
@@ -135,5 +135,5 @@ def test_duckdb_memory_is_bounded_by_the_setting(tmp_path, monkeypatch):
     finally:
         con.close()
     monkeypatch.setenv("REGENHEART_DUCKDB_MEMORY_LIMIT", "lots")
-    with pytest.raises(ValueError, match="REGENHEART_DUCKDB_MEMORY_LIMIT='lots': expected a size such as 2GB"):
+    with pytest.raises(ValueError, match="REGENHEART_DUCKDB_MEMORY_LIMIT='lots': expected a size such as 4GB"):
         connect(tmp_path / "bounded.duckdb")
