@@ -6,16 +6,28 @@ INSTALLED := $(VENV)/.installed-stamp
 # Runs started by `make demo` and `make dev` share one Dagster instance, so the UI shows both.
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test check-ui screenshots dev docs clean-warehouse
+.PHONY: install lock demo test check-ui screenshots dev docs clean-warehouse
 
-$(INSTALLED): pyproject.toml
+# requirements.lock pins every package, not only the direct ones, so that a fresh clone installs what
+# the tests passed with: a new patch release of a dependency changes nothing until `make lock`.
+$(INSTALLED): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
 	@touch $@
 
 install: $(INSTALLED)
+
+# After a change to the dependencies in pyproject.toml: resolve them afresh into requirements.lock, then `make test`.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e ".[dev]"
+	(echo "# Every installed package at the version the test suite passed with (make lock regenerates it)."; \
+	 .venv-lock/bin/python -m pip freeze --exclude-editable) > requirements.lock
+	rm -rf .venv-lock
 
 # One DuckDB writer at a time: the instance runs one refresh at a time and queues the others.
 $(DAGSTER_HOME)/dagster.yaml:

@@ -442,9 +442,10 @@ def main(argv: list[str] | None = None) -> int:
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     warehouse = workdir / "warehouse" / "warehouse.duckdb"
     log_path = workdir / "dagster-dev.log"
-    # Nothing of the caller's warehouse settings leaks in: only the temporary ones below.
+    # Nothing of the caller's warehouse settings leaks in: only the temporary ones below. The test
+    # session's tag is no setting: it lets pytest find (and kill) a dagster dev left running.
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("REGENHEART_")},
+        **{k: v for k, v in os.environ.items() if not k.startswith("REGENHEART_") or k == "REGENHEART_TEST_SESSION"},
         "DAGSTER_HOME": str(dagster_home),
         "REGENHEART_WAREHOUSE": str(warehouse),
         "REGENHEART_LANDING_DIR": str(SAMPLE_LANDING),

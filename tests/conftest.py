@@ -7,16 +7,35 @@ from pathlib import Path
 
 import pytest
 
+import processes
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LANDING = REPO_ROOT / "seeds" / "landing"
 
 
 def pytest_configure(config):
-    """Prepare dbt's manifest once, before any parallel worker starts (they then find it current)."""
+    """Before any parallel worker starts: tag the session's processes (workers inherit the tag), and
+    prepare dbt's manifest once (workers then find it current)."""
     if not hasattr(config, "workerinput"):
+        processes.tag_test_session()
         from orchestration.defs.dbt.project import prepare_dbt_manifest
 
         prepare_dbt_manifest()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session):
+    """No process started by a test outlives the run: kill the leftovers, and fail the run.
+
+    A wrapper runs after every plain pytest_sessionfinish, so xdist has stopped its workers by then.
+    """
+    result = yield
+    if not hasattr(session.config, "workerinput"):
+        killed = processes.kill_leftovers()
+        if killed:
+            processes.report_leftovers(killed)
+            session.exitstatus = session.exitstatus or pytest.ExitCode.TESTS_FAILED
+    return result
 
 
 @pytest.fixture(scope="session")
@@ -69,9 +88,9 @@ def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "REGENHEART_BUILD_DATABASE": str(build_database(warehouse))}
     dbt = Path(sys.executable).with_name("dbt")
     target = warehouse.parent / "dbt-target"
-    return subprocess.run(
+    return processes.run(
         [str(dbt), *args, "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(target)],
-        env=env, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT / "dbt_project",
+        env=env, timeout=600, cwd=REPO_ROOT / "dbt_project",
     )
 
 
@@ -79,9 +98,8 @@ def run_refresh(landing: Path, warehouse: Path, *options: str) -> subprocess.Com
     """`regenheart refresh [options]` as a user runs it: a separate process, settings from the environment."""
     env = {**os.environ, "REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)}
     env.pop("DAGSTER_HOME", None)
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "refresh", *options],
-        env=env, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+    return processes.run(
+        [sys.executable, "-m", "orchestration.cli", "refresh", *options], env=env, timeout=600, cwd=REPO_ROOT,
     )
 
 

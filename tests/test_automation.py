@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 from conftest import REPO_ROOT, SAMPLE_LANDING
+from processes import process_group
 from transfer_factory import write_transfer
 
 from orchestration.defs.automation import sensors
@@ -164,13 +165,10 @@ def test_a_locked_published_file_falls_back_to_run_keys_without_failing_the_tick
     write_transfer(landing, "KZ99", "20210101T020000Z")
     warehouse = write_published(tmp_path / "warehouse.duckdb", ["KZ99/20210101T020000Z"])
     # Another process holds the file read-write: DuckDB refuses every other process, even read-only.
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()",
-         str(warehouse)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
+    hold = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
+    with process_group(
+        [sys.executable, "-c", hold, str(warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    ) as holder:
         assert holder.stdout.readline().strip() == "locked"
 
         requests, _ = tick(instance, landing, warehouse)
@@ -180,9 +178,6 @@ def test_a_locked_published_file_falls_back_to_run_keys_without_failing_the_tick
         requests, skipped = tick(instance, landing, warehouse)
         assert requests == []
         assert "could not open" in skipped and "run keys alone" in skipped
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=30)
 
 
 def test_no_run_while_a_refresh_is_in_progress_unless_that_run_is_stale(tmp_path, instance, monkeypatch):
@@ -223,15 +218,16 @@ def test_the_schedule_requests_a_run_unless_a_refresh_is_in_progress(instance):
 def test_dagster_dev_shows_everything_and_runs_the_nightly_job():
     """scripts/check_dagster_ui.py end to end (about 70 s: dagster dev start-up, one refresh run)."""
     started = time.monotonic()
-    check = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "scripts" / "check_dagster_ui.py"), "--timeout", "480"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        output, _ = check.communicate(timeout=540)
-    except subprocess.TimeoutExpired:
-        check.terminate()  # SIGTERM: the script stops its dagster dev before it exits
-        output, _ = check.communicate(timeout=60)
+    script = [sys.executable, str(REPO_ROOT / "scripts" / "check_dagster_ui.py"), "--timeout", "480"]
+    # grace: on SIGTERM the script stops its dagster dev (its own session) before it exits, in up to ~50 s
+    with process_group(
+        script, grace=90, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    ) as check:
+        try:
+            output, _ = check.communicate(timeout=540)
+        except subprocess.TimeoutExpired:
+            check.terminate()
+            output, _ = check.communicate(timeout=90)
     elapsed = time.monotonic() - started
     assert check.returncode == 0, f"after {elapsed:.0f}s:\n{output}"
     assert "run took" in output and "OK: every check passed" in output

@@ -16,6 +16,13 @@ VIEWPORT = (1280, 900)
 UPDATE_SCREENSHOTS = os.environ.get("REGENHEART_UPDATE_SCREENSHOTS") == "1"
 HEADINGS = ("Subject flow", "Adverse events")
 SECTION_SHOTS = {"study-report-trajectories.png": "LVEF and NT-proBNP over time", "study-report-safety.png": "Adverse events"}
+FIGURE_SHOTS = {  # file -> the plot's aria-label
+    "study-report-lvef-change.png": "change-LVEFECHO",
+    "study-report-forest.png": "forest-change",
+    "study-report-nyha.png": "nyha-by-visit",
+    "study-report-teae-onset.png": "teae-onset",
+}
+PLOTS = 6  # LVEF and NT-proBNP trajectories, LVEF change, forest, NYHA by visit, TEAE onset
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +36,7 @@ def study_report(sample_warehouse) -> Path:
 def test_study_report_renders_offline(chromium_path, study_report, tmp_path):
     with offline_page(chromium_path, study_report, VIEWPORT) as opened:
         visit = opened.visit()
-        chart = opened.page.locator("svg").first
-        box = chart.bounding_box() if chart.count() else None
+        boxes = [chart.bounding_box() for chart in opened.page.locator("figure svg").all()]
         shots = take_screenshots(opened.page, tmp_path)
 
     assert "RegenHeart" in visit.title or "NCT04325594" in visit.title, visit.title
@@ -39,14 +45,15 @@ def test_study_report_renders_offline(chromium_path, study_report, tmp_path):
     assert visit.outside_requests == [], "the report must be self-contained"
     assert visit.console_errors == []
     assert visit.page_errors == []
-    assert box is not None and box["width"] > 0 and box["height"] > 0, f"no SVG chart drawn: {box}"
+    assert len(boxes) == PLOTS and all(box and box["width"] > 300 and box["height"] > 200 for box in boxes), boxes
     assert all(shot.stat().st_size > 0 for shot in shots)
     if UPDATE_SCREENSHOTS:
         publish_screenshots(shots)
 
 
 def take_screenshots(page, folder: Path) -> list[Path]:
-    """Viewport-sized shots: the top of the report, the trajectories, and the safety tables."""
+    """Viewport-sized shots of the top of the report, the trajectories and the safety tables; one of each
+    plot that is not on them."""
     shots = [folder / "study-report.png"]
     page.screenshot(path=str(shots[0]))
     for name, heading in SECTION_SHOTS.items():
@@ -54,6 +61,9 @@ def take_screenshots(page, folder: Path) -> list[Path]:
         page.evaluate("window.scrollBy(0, -16)")  # a little air above the heading
         shots.append(folder / name)
         page.screenshot(path=str(shots[-1]))
+    for name, plot in FIGURE_SHOTS.items():
+        shots.append(folder / name)
+        page.locator(f'figure:has(svg[aria-label="{plot}"])').screenshot(path=str(shots[-1]))
     return shots
 
 

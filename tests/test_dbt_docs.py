@@ -5,7 +5,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import urllib.request
@@ -15,6 +14,7 @@ import pytest
 
 from conftest import REPO_ROOT, build_database
 from orchestration.dbt_docs import _QuietHandler
+from processes import run
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +24,9 @@ def docs(sample_warehouse, tmp_path_factory):
     warehouse = root / "warehouse.duckdb"
     shutil.copy(sample_warehouse, warehouse)
     shutil.copy(build_database(sample_warehouse), build_database(warehouse))
-    result = subprocess.run(
+    result = run(
         [sys.executable, "-m", "orchestration.cli", "docs"],
-        env={**os.environ, "REGENHEART_WAREHOUSE": str(warehouse)},
-        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+        env={**os.environ, "REGENHEART_WAREHOUSE": str(warehouse)}, timeout=300, cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stderr
     return root / "docs" / "dbt"
@@ -63,10 +62,9 @@ def test_served_on_localhost(docs):
 
 
 def test_docs_without_a_build_database_say_what_to_do(tmp_path):
-    result = subprocess.run(
+    result = run(
         [sys.executable, "-m", "orchestration.cli", "docs"],
-        env={**os.environ, "REGENHEART_WAREHOUSE": str(tmp_path / "none.duckdb")},
-        capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+        env={**os.environ, "REGENHEART_WAREHOUSE": str(tmp_path / "none.duckdb")}, timeout=60, cwd=REPO_ROOT,
     )
     assert result.returncode == 3
     assert "no build database" in result.stderr and "regenheart refresh" in result.stderr

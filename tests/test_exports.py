@@ -91,15 +91,21 @@ def test_xpt_reads_back_as_the_mart(table, refresh_exports, marts):
             assert got.tolist() == want.tolist(), name
             assert meta.original_variable_types[name] is None and meta.readstat_variable_types[name] == "string"
         elif duckdb_type == "DATE":
-            assert meta.original_variable_types[name] == "DATE9"
+            assert _sas_format(meta, name) == "DATE9."
             assert [_as_date(v) for v in got] == [None if pd.isna(v) else v.date() for v in want], name
         elif duckdb_type == "TIMESTAMP":
-            assert meta.original_variable_types[name] == "DATETIME20"
+            assert _sas_format(meta, name) == "DATETIME20."
             assert got.isna().tolist() == want.isna().tolist(), name
             assert (got[got.notna()] == want[want.notna()]).all(), name
         else:
             assert meta.readstat_variable_types[name] == "double"
             np.testing.assert_allclose(got.astype(float), want.astype(float), rtol=1e-12, equal_nan=True, err_msg=name)
+
+
+def _sas_format(meta, name):
+    """The variable's format as SAS names it ("DATE9."): pyreadstat 1.3.8 reads it so, 1.3.7 without the dot."""
+    sas_format = meta.original_variable_types[name]
+    return sas_format if sas_format.endswith(".") else sas_format + "."
 
 
 def _as_date(value):

@@ -241,12 +241,14 @@ def test_default_seed_is_the_samples():
 
 def test_output_does_not_depend_on_string_hashing(tmp_path):
     import os
-    import subprocess
     import sys
+
+    from processes import run
 
     code = ("import sys, pathlib; from orchestration.generate import generate; "
             "generate(pathlib.Path(sys.argv[1]), subjects_per_site=6, transfers=3)")
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO)}
-        subprocess.run([sys.executable, "-c", code, str(tmp_path / hash_seed)], env=env, check=True, timeout=60)
+        result = run([sys.executable, "-c", code, str(tmp_path / hash_seed)], env=env, timeout=60)
+        assert result.returncode == 0, result.stderr
     assert _files(tmp_path / "1") == _files(tmp_path / "2")

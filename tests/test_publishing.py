@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from conftest import REPO_ROOT, build_database, run_refresh
+from processes import process_group
 from transfer_factory import minimal_rows, write_transfer
 
 FIRST = "20210101T020000Z"
@@ -84,19 +85,17 @@ def _refresh_killed_at(landing, warehouse, marker) -> bool:
     """Start `regenheart refresh` and SIGKILL it when its progress shows `marker`; True if killed."""
     env = {**os.environ, "REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)}
     env.pop("DAGSTER_HOME", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "refresh"], env=env, cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    deadline = time.monotonic() + 300
-    for line in process.stderr:
-        if marker in line:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            return True
-        if time.monotonic() > deadline:
-            break
-    process.wait()
+    refresh = [sys.executable, "-m", "orchestration.cli", "refresh"]
+    with process_group(
+        refresh, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    ) as process:
+        deadline = time.monotonic() + 300
+        for line in process.stderr:
+            if marker in line:
+                os.killpg(process.pid, signal.SIGKILL)
+                return True
+            if time.monotonic() > deadline:
+                break
     return False
 
 

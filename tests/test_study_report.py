@@ -9,9 +9,11 @@ import duckdb
 import pytest
 from scipy import stats
 
-from orchestration.reporting import REPORT_NAME, report_outline, write_study_report
+from orchestration.reporting import REPORT_NAME, report_outline, report_plots, write_study_report
 from orchestration.reporting.confidence import mean_interval
 
+PLOTS = ["trajectory-LVEFECHO", "trajectory-NTPROBNP", "change-LVEFECHO", "forest-change", "nyha-by-visit",
+         "teae-onset"]
 SECTIONS = ["subject-flow", "baseline", "trajectories", "change-from-baseline", "nyha-shift", "adverse-events",
             "data-issues", "transfers"]
 
@@ -54,6 +56,14 @@ def tables_of(html_text: str) -> dict[str, list[tuple[str, list[str]]]]:
     return parser.tables
 
 
+def plots_of(html_text: str) -> dict[str, list[str]]:
+    """Every inline plot by its name (aria-label): the texts it draws, in order (ticks, axis labels, title, legend)."""
+    return {
+        name: [" ".join(re.sub(r"<[^>]+>", "", t).split()) for t in re.findall(r"<text\b[^>]*>(.*?)</text>", svg, re.DOTALL)]
+        for name, svg in re.findall(r'<svg role="img" aria-label="([^"]+)"(.*?)</svg>', html_text, re.DOTALL)
+    }
+
+
 def body_rows(tables, table_id) -> list[tuple[str, list[str]]]:
     return tables[table_id][1:]  # the first row is the header
 
@@ -79,7 +89,8 @@ def marts(sample_warehouse):
 
 def test_the_report_is_one_self_contained_page(report):
     assert len(report.encode()) < 1_000_000
-    assert report.count("<svg") >= 3, "trajectories of LVEF and NT-proBNP and the forest plot, inline"
+    assert report_plots(report) == list(plots_of(report)) == PLOTS, "every plot inline, as SVG"
+    assert report.count("<svg") == len(PLOTS)
     assert not re.search(r"https?:|ftp:|//[a-z]", report, re.IGNORECASE), "nothing points outside the file"
     assert not re.search(r"<(script|link|img|iframe|object|embed)\b|@import", report, re.IGNORECASE)
     references = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]*)""", report, re.IGNORECASE)
@@ -88,6 +99,83 @@ def test_the_report_is_one_self_contained_page(report):
     assert list(report_outline(report)) == SECTIONS
     assert "NCT04325594" in report and re.search(r"Generated</th><td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", report)
     assert "KZ01: 20230315T020000Z" in report, "the header names each site's latest transfer"
+
+
+@pytest.fixture(scope="module")
+def plots(report):
+    return plots_of(report)
+
+
+def _visit_ns(texts: list[str]) -> dict[str, int]:
+    """The N under each visit's tick label: "Baseline", "N=30" -> {"Baseline": 30}."""
+    return {label: int(n.removeprefix("N=")) for label, n in zip(texts, texts[1:]) if n.startswith("N=")}
+
+
+def test_every_plot_has_a_title_axis_labels_with_units_and_n_per_visit(plots):
+    titled = {
+        "trajectory-LVEFECHO": ("LVEF by echo: each subject and the mean (95% CI) by visit",
+                                "Analysis visit (N = subjects with a value)", "Left Ventricular Ejection Fraction by Echo (%)"),
+        "trajectory-NTPROBNP": ("NT-proBNP: each subject and the mean (95% CI) by visit",
+                                "Analysis visit (N = subjects with a value)", "NT-proBNP (pg/mL)"),
+        "change-LVEFECHO": ("LVEF by echo: change from baseline, mean (95% CI) by visit",
+                            "Analysis visit (N = subjects with a value)", "Change from baseline (percentage points)"),
+        "forest-change": ("Change from baseline of every parameter, standardised",
+                          "Mean change / SD of change (unitless)", "Parameter (PARAMCD)"),
+        "nyha-by-visit": ("NYHA class by visit, baseline to Month 6",
+                          "Analysis visit (N = subjects with a class)", "Subjects (%)"),
+        "teae-onset": ("Treatment-emergent AEs by day of onset, days 1–5 (N=30 infused)",
+                       "Study day of onset (ASTDY; n = subjects with an onset that day)", "Adverse events (count)"),
+    }
+    assert set(titled) == set(plots)
+    for name, (title, x_label, y_label) in titled.items():
+        assert {title, x_label, y_label} <= set(plots[name]), name
+
+
+def test_trajectory_and_change_plots_count_the_efficacy_summary(plots, marts):
+    for paramcd in ("LVEFECHO", "NTPROBNP"):
+        expected = dict(marts(f"SELECT AVISIT, N FROM marts.efficacy_summary WHERE PARAMCD = '{paramcd}'"))
+        assert _visit_ns(plots[f"trajectory-{paramcd}"]) == expected
+    assert _visit_ns(plots["trajectory-LVEFECHO"]) == {"Baseline": 30, "Month 1": 29, "Month 3": 29, "Month 6": 27}
+    changes = dict(marts("SELECT AVISIT, N_CHG FROM marts.efficacy_summary WHERE PARAMCD = 'LVEFECHO' AND AVISITN > 0"))
+    assert _visit_ns(plots["change-LVEFECHO"]) == changes == {"Month 1": 29, "Month 3": 29, "Month 6": 27}
+
+
+def test_forest_plot_legend_gives_the_range_of_n_per_visit(plots, marts):
+    ranges = marts(
+        "SELECT AVISIT, min(N_CHG), max(N_CHG) FROM marts.efficacy_summary "
+        "WHERE AVISITN > 0 AND CI95_LOW IS NOT NULL AND SD_CHG > 0 GROUP BY ALL ORDER BY min(AVISITN)"
+    )
+    expected = [f"{visit} (N={low})" if low == high else f"{visit} (N={low}–{high})" for visit, low, high in ranges]
+    assert plots["forest-change"][-3:] == expected
+
+
+def test_nyha_plot_counts_each_class_at_each_visit(plots, marts):
+    texts = plots["nyha-by-visit"]
+    expected = dict(marts(
+        "SELECT AVISIT, count(*) FROM marts.adeff WHERE PARAMCD = 'NYHA' AND ANL01FL = 'Y' AND AVISIT IS NOT NULL GROUP BY ALL"
+    ))
+    assert _visit_ns(texts) == expected
+    [(with_baseline,)] = marts("SELECT count(*) FROM marts.adeff WHERE PARAMCD = 'NYHA' AND ABLFL = 'Y'")
+    assert expected["Baseline"] == with_baseline, "the same subjects as the shift table"
+    # Each part of 6 % or more of its bar shows its count; the legend lists the classes, IV on top.
+    parts = marts(
+        "SELECT count(*) AS n, n / sum(n) OVER (PARTITION BY AVISIT) AS share FROM marts.adeff "
+        "WHERE PARAMCD = 'NYHA' AND ANL01FL = 'Y' AND AVISIT IS NOT NULL GROUP BY AVISIT, AVAL"
+    )
+    labelled = sorted(str(n) for n, share in parts if share >= 0.06)
+    after_axis = texts[texts.index("Subjects (%)") + 1:texts.index("NYHA class by visit, baseline to Month 6")]
+    assert sorted(after_axis) == labelled
+    assert texts[-4:] == ["IV", "III", "II", "I"]
+
+
+def test_teae_onset_plot_counts_subjects_per_day_of_the_primary_window(plots, marts):
+    texts = plots["teae-onset"]
+    per_day = dict(marts("SELECT ASTDY, count(DISTINCT USUBJID) FROM marts.adae WHERE PRIMWFL = 'Y' GROUP BY ALL"))
+    shown = {int(day.removeprefix("Day ")): int(n.removeprefix("n="))
+             for day, n in zip(texts, texts[1:]) if day.startswith("Day ")}
+    assert shown == {day: per_day.get(day, 0) for day in range(1, 6)} == {1: 14, 2: 8, 3: 0, 4: 0, 5: 0}
+    severities = [s for (s,) in marts("SELECT DISTINCT AESEV FROM marts.adae WHERE PRIMWFL = 'Y' ORDER BY 1")]
+    assert texts[texts.index("AESEV") + 1:] == severities == ["MILD", "MODERATE"]
 
 
 def test_subject_flow_counts_are_the_marts(tables, marts):
@@ -219,10 +307,21 @@ def test_a_single_subject_has_no_interval_but_a_report(sample_warehouse, tmp_pat
         )
     report = write_study_report(single, tmp_path).read_text(encoding="utf-8")
     flow = {c[0]: c[1] for _, c in body_rows(tables_of(report), "subject-flow-table")}
-    assert flow["Enrolled"] == "1" and report.count("<svg") == 2, "trajectories without CI, no forest plot"
+    assert flow["Enrolled"] == "1"
+    with duckdb.connect(str(single), read_only=True) as con:
+        [onsets] = con.execute("SELECT count(*) FROM marts.adae WHERE PRIMWFL = 'Y'").fetchone()
+    drawn = plots_of(report)
+    assert set(drawn) == set(PLOTS) - {"forest-change"} - ({"teae-onset"} if not onsets else set())
+    assert "None: no change with a confidence interval to plot" in report, "N = 1: no interval, no forest plot"
+    assert _visit_ns(drawn["trajectory-LVEFECHO"]) == {"Baseline": 1, "Month 1": 1, "Month 3": 1, "Month 6": 1}
     assert "<script" not in report and "<b>" not in report, "every value is escaped"
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;" in report
     assert "KZ&lt;b&gt;: none loaded; 1 rejected" in report
+
+
+def test_the_refresh_says_where_the_report_is_and_how_many_plots_it_has(sample_refresh):
+    report = sample_refresh.warehouse.parent / "reports" / REPORT_NAME
+    assert f"study_report: study report: {report.resolve()} ({len(PLOTS)} plots)" in sample_refresh.result.stderr
 
 
 def test_the_report_runs_after_publishing(dbt_manifest):

@@ -109,6 +109,14 @@ def report_outline(html_text: str) -> dict[str, int]:
     return {anchor: int(rows) for anchor, rows in _SECTION.findall(html_text)}
 
 
+_PLOT = re.compile(r'<svg role="img" aria-label="([^"]+)"')
+
+
+def report_plots(html_text: str) -> list[str]:
+    """The names of the inline plots of a written report, in page order."""
+    return _PLOT.findall(html_text)
+
+
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1a1a1a;
  max-width:1100px;margin:0 auto;padding:1rem 1.5rem;line-height:1.4;font-size:15px}

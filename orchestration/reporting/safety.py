@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.reporting.markup import Section, number, table, text
+from orchestration.reporting.markup import Section, figure, number, table, text
 from orchestration.reporting.queries import records
+from orchestration.reporting.svg_plots import onset_days_svg
 
 PERIODS = {"PRIMARY WINDOW": "Primary safety window (study days 1–5)", "OVERALL": "Whole study"}
 COLUMNS = ["System organ class / preferred term", "Subjects", "% of subjects", "Events",
@@ -23,6 +24,17 @@ ORDER BY s.LEVEL <> 'ANY', SOC_N_SUBJ DESC, s.AEBODSYS, s.LEVEL <> 'SOC', s.N_SU
 """
 
 SAFETY_POPULATION_SQL = "SELECT count(*) AS n FROM marts.adsl WHERE SAFFL = 'Y'"
+
+PRIMARY_WINDOW_DAYS = (1, 2, 3, 4, 5)
+ONSET_SQL = """
+SELECT ASTDY, coalesce(AESEV, '') AS AESEV, count(*) AS events
+FROM marts.adae
+WHERE PRIMWFL = 'Y'
+GROUP BY ALL
+"""
+ONSET_SUBJECTS_SQL = "SELECT ASTDY, count(DISTINCT USUBJID) AS subjects FROM marts.adae WHERE PRIMWFL = 'Y' GROUP BY ASTDY"
+NO_ONSET_SQL = "SELECT count(*) AS n FROM marts.adae WHERE TRTEMFL = 'Y' AND ASTDY IS NULL"
+SEVERITIES = ("MILD", "MODERATE", "SEVERE")
 
 
 def term(value: str | None) -> str:
@@ -45,6 +57,8 @@ def adverse_events(con: duckdb.DuckDBPyConnection) -> Section:
         table_id = "ae-" + period.lower().replace(" ", "-")
         parts.append(table(table_id, COLUMNS, rows, empty=f"no {period} rows in safety_summary",
                            numeric=range(1, len(COLUMNS)), row_classes=classes))
+        if period == "PRIMARY WINDOW":
+            parts.append(_onset_plot(con, population))
         row_count += len(rows)
     return Section(
         anchor="adverse-events",
@@ -56,3 +70,21 @@ def adverse_events(con: duckdb.DuckDBPyConnection) -> Section:
         body="".join(parts),
         rows=row_count,
     )
+
+
+def _onset_plot(con: duckdb.DuckDBPyConnection, population: int) -> str:
+    """Treatment-emergent AEs of the primary window by study day of onset and severity."""
+    events: dict[str, dict[int, int]] = {}
+    for r in records(con, ONSET_SQL):
+        events.setdefault(r["AESEV"], {})[r["ASTDY"]] = r["events"]
+    if not events:
+        return ""  # the table above already says there is none
+    order = {severity: i for i, severity in enumerate(SEVERITIES)}
+    events = dict(sorted(events.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+    subjects = {r["ASTDY"]: r["subjects"] for r in records(con, ONSET_SUBJECTS_SQL)}
+    svg = onset_days_svg("teae-onset", f"Treatment-emergent AEs by day of onset, days 1–5 (N={population} infused)",
+                         PRIMARY_WINDOW_DAYS, events, subjects)
+    undated = records(con, NO_ONSET_SQL)[0]["n"]
+    return figure(svg, "Adverse events with PRIMWFL = Y in marts.adae by ASTDY (day 1 = infusion day) and AESEV; "
+                       f"n = subjects with an onset that day, N = SAFFL subjects. {undated} treatment-emergent "
+                       "AE(s) without a usable onset date count as treatment-emergent but have no day to be drawn at.")

@@ -12,25 +12,28 @@ from orchestration.defs.resources import WarehouseResource
     kinds={"html"},
     description=(
         "reports/study_report.html beside REGENHEART_WAREHOUSE: subject flow, baseline, LVEF and NT-proBNP "
-        "trajectories, change from baseline, NYHA shift, adverse events, open data issues and the transfer "
-        "log, read from the published file; one self-contained page (inline SVG, no network)."
+        "trajectories, change from baseline (LVEF plot, forest plot), NYHA shift and classes by visit, adverse "
+        "events with the primary window's onsets by day, open data issues and the transfer log, read from the "
+        "published file; one self-contained page (inline SVG plots, no network)."
     ),
 )
 def study_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     # Imported here, not with the definitions: matplotlib and scipy take about a second, and every CLI
     # command and sensor tick loads the definitions.
-    from orchestration.reporting import report_outline, write_study_report
+    from orchestration.reporting import report_outline, report_plots, write_study_report
 
     published = warehouse.published_path
     path = write_study_report(published, published.parent / "reports").resolve()
-    outline = report_outline(path.read_text(encoding="utf-8"))
-    context.log.info(f"study report: {path}")
+    html = path.read_text(encoding="utf-8")
+    outline, plots = report_outline(html), report_plots(html)
+    context.log.info(f"study report: {path} ({len(plots)} plots)")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             "url": dg.MetadataValue.url(path.as_uri()),
             "sections": len(outline),
             "rows_by_section": dg.MetadataValue.json(outline),
+            "plots": dg.MetadataValue.json(plots),
             "bytes": path.stat().st_size,
         }
     )
