@@ -26,6 +26,7 @@ from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT
 from orchestration.warehouse import RAW_SCHEMA
 
 PUBLICATIONS_TABLE = "ops.publications"
+NOTHING_NEW = "nothing new since the last publication: the published warehouse is current, nothing to rebuild"
 _CODE_FOLDERS = (DBT_PROJECT_DIR, REPO_ROOT / "expectations", REPO_ROOT / "orchestration")
 _CODE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
 _GENERATED = {"target", "logs", "dbt_packages", "__pycache__"}
@@ -64,7 +65,11 @@ def sites_changed_since_publication(con: duckdb.DuckDBPyConnection) -> list[str]
 
 
 def last_published_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
-    _ensure_table(con)
+    """None before the first publication; reads only (a read-only connection will do)."""
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = 'publications'"
+    ).fetchone()[0]:
+        return None
     row = con.execute(f"SELECT FINGERPRINT FROM {PUBLICATIONS_TABLE} ORDER BY PUBLISHED_AT DESC LIMIT 1").fetchone()
     return row[0] if row else None
 

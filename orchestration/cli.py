@@ -86,7 +86,8 @@ def _say(line: str) -> None:
 
 
 def refresh_command(args) -> int:
-    from orchestration.refresh import run_refresh
+    from orchestration.build_state import NOTHING_NEW
+    from orchestration.refresh import nothing_new, run_refresh
 
     settings = Settings.from_env()
     # dbt, run as a subprocess from its own folder, must see the same absolute paths.
@@ -95,6 +96,10 @@ def refresh_command(args) -> int:
     if not settings.landing_dir.is_dir():
         _say(f"regenheart: landing folder {settings.landing_dir} does not exist (REGENHEART_LANDING_DIR)")
         return EXIT_USAGE
+    if not (args.rebuild or args.rebuild_history) and nothing_new(settings):
+        _say(f"refresh: landing {settings.landing_dir}, warehouse {settings.warehouse}")
+        _say(f"refresh: {NOTHING_NEW} (checked before starting Dagster)")
+        return _done(settings, rejected=False)
     outcome = run_refresh(settings, say=_say, rebuild_history=args.rebuild_history, rebuild=args.rebuild)
     for rejection in outcome.rejected:
         _say(f"REJECTED {rejection}")
@@ -103,9 +108,13 @@ def refresh_command(args) -> int:
     if outcome.failures:
         _say("refresh failed: see the lines above")
         return EXIT_FAILED
+    return _done(settings, rejected=bool(outcome.rejected))
+
+
+def _done(settings: Settings, rejected: bool) -> int:
     _say(f"warehouse: {settings.warehouse}")
     print(f"Warehouse: {settings.warehouse}")
-    return EXIT_REJECTED if outcome.rejected else EXIT_OK
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 def generate_command(args) -> int:

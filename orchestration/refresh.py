@@ -7,6 +7,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+import duckdb
+
+from orchestration.build_state import is_current
+from orchestration.ingestion.transfers import find_complete_transfers
 from orchestration.publishing import build_database_path
 from orchestration.settings import Settings
 from orchestration.warehouse import RAW_SCHEMA, connect
@@ -16,6 +20,29 @@ from orchestration.warehouse import RAW_SCHEMA, connect
 class RefreshOutcome:
     rejected: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+
+def nothing_new(settings: Settings) -> bool:
+    """True when a refresh would stop after ingestion: every complete transfer in the landing folder
+    is in the build database's transfer log, and the published file was built from exactly those,
+    by this code. Asked before Dagster and dbt are imported: those imports and a run that skips
+    every step cost seconds, this a few milliseconds. When in doubt (no build database yet, a
+    refresh writing it) the answer is False and the run decides."""
+    build = build_database_path(settings.warehouse)
+    if not build.exists() or not settings.warehouse.exists():
+        return False
+    try:
+        con = connect(build, read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        seen = set(con.execute(f"SELECT SITEID, EXTRACT_ID FROM {RAW_SCHEMA}.transfer_log").fetchall())
+        landed = find_complete_transfers(settings.landing_dir)
+        return all((t.site_id, t.extract_id) in seen for t in landed) and is_current(con, settings.warehouse)
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
 
 
 def run_refresh(

@@ -2,10 +2,18 @@
 
 import csv
 import json
+import shutil
+import subprocess
+import sys
 
 import duckdb
 
 from conftest import SAMPLE_LANDING, build_database, run_refresh, tree_digest
+from processes import process_group
+
+from orchestration import build_state
+from orchestration.refresh import nothing_new
+from orchestration.settings import Settings
 
 
 def _manifests():
@@ -61,9 +69,49 @@ def test_second_refresh_loads_nothing_and_changes_nothing(sample_warehouse):
     assert second.returncode == 0, second.stderr
     assert "loaded" not in second.stderr.replace("ingest_transfers: done", "")
     assert "nothing new since the last publication" in second.stderr
-    for step in ("historise_transfers", "dbt_staging", "dbt_analysis", "published_warehouse", "study_report"):
+    assert "(checked before starting Dagster)" in second.stderr
+    for step in ("ingest_transfers", "historise_transfers", "dbt_staging", "dbt_analysis", "published_warehouse", "study_report"):
         assert f"{step}: started" not in second.stderr, f"{step} ran with nothing new"
     assert _snapshot(warehouse) == before
+
+
+def _copy_of(warehouse, folder):
+    """The published file and its build database, copied (a test may lock or change them)."""
+    folder.mkdir()
+    for database in (warehouse, build_database(warehouse)):
+        shutil.copyfile(database, folder / database.name)
+    return folder / warehouse.name
+
+
+def test_nothing_new_is_answered_before_dagster_starts(sample_warehouse, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE_LANDING, landing)
+    settings = Settings(landing, sample_warehouse)
+    assert nothing_new(settings)
+
+    (landing / "KZ99" / "20990101T000000Z").mkdir(parents=True)
+    assert nothing_new(settings), "a folder without manifest.json is still arriving: nothing new yet"
+    (landing / "KZ99" / "20990101T000000Z" / "manifest.json").write_text("{}")
+    assert not nothing_new(settings), "a complete transfer not in the transfer log (even a bad one) is new"
+
+    assert not nothing_new(Settings(SAMPLE_LANDING, tmp_path / "none" / "warehouse.duckdb")), "no build yet"
+
+
+def test_nothing_new_is_false_for_other_code(sample_warehouse, monkeypatch):
+    monkeypatch.setattr(build_state, "code_digest", lambda: "other code")
+    assert not nothing_new(Settings(SAMPLE_LANDING, sample_warehouse))
+
+
+def test_nothing_new_leaves_a_locked_build_database_to_the_run(sample_warehouse, tmp_path):
+    warehouse = _copy_of(sample_warehouse, tmp_path / "copy")
+    assert nothing_new(Settings(SAMPLE_LANDING, warehouse))
+    hold = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
+    with process_group(
+        [sys.executable, "-c", hold, str(build_database(warehouse))], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout.readline().strip() == "locked"
+        assert not nothing_new(Settings(SAMPLE_LANDING, warehouse)), "a refresh is writing it: the run decides"
 
 
 def test_raw_keeps_every_row_with_its_origin(sample_build):

@@ -8,13 +8,12 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration import dts
-from orchestration.build_state import is_current, sites_changed_since_publication
+from orchestration.build_state import NOTHING_NEW, is_current, sites_changed_since_publication
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion import ingest_new_transfers
 
 RAW_TRANSFER_LOG = dg.AssetKey(["raw", "transfer_log"])
 RAW_FILE_KEYS = {domain: dg.AssetKey(["raw", domain]) for domain in dts.DTS_FILES}
-NOTHING_NEW = "nothing new since the last publication: the published warehouse is current, nothing to rebuild"
 
 
 class IngestConfig(dg.Config):
