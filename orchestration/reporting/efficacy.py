@@ -230,7 +230,6 @@ def nyha_shift(con: duckdb.DuckDBPyConnection) -> Section:
     )
 
 
-
 def _nyha_by_visit_plot(con: duckdb.DuckDBPyConnection) -> str:
     counts: dict[int, dict[float, int]] = defaultdict(dict)
     for r in records(con, NYHA_BY_VISIT_SQL):
