@@ -68,6 +68,23 @@ def run(args, *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
+_HOLD_READ_WRITE = (
+    "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
+)
+
+
+@contextmanager
+def duckdb_file_held(database) -> Iterator[None]:
+    """Another process holds `database` read-write until the block ends: DuckDB then refuses every
+    other process, even read-only, as while a refresh writes it."""
+    with process_group(
+        [sys.executable, "-c", _HOLD_READ_WRITE, str(database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+
+
 # --- the session-wide safety net -----------------------------------------------------------------
 
 

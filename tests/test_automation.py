@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 from conftest import REPO_ROOT, SAMPLE_LANDING
-from processes import process_group
+from processes import duckdb_file_held, process_group
 from transfer_factory import write_transfer
 
 from orchestration.defs.automation import sensors
@@ -164,13 +164,7 @@ def test_a_locked_published_file_falls_back_to_run_keys_without_failing_the_tick
     landing = tmp_path / "landing"
     write_transfer(landing, "KZ99", "20210101T020000Z")
     warehouse = write_published(tmp_path / "warehouse.duckdb", ["KZ99/20210101T020000Z"])
-    # Another process holds the file read-write: DuckDB refuses every other process, even read-only.
-    hold = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
-    with process_group(
-        [sys.executable, "-c", hold, str(warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    ) as holder:
-        assert holder.stdout.readline().strip() == "locked"
-
+    with duckdb_file_held(warehouse):
         requests, _ = tick(instance, landing, warehouse)
         assert [r.run_key for r in requests] == ["KZ99/20210101T020000Z"]  # extract_log unreadable
 

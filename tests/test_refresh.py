@@ -3,13 +3,11 @@
 import csv
 import json
 import shutil
-import subprocess
-import sys
 
 import duckdb
 
 from conftest import SAMPLE_LANDING, build_database, run_refresh, tree_digest
-from processes import process_group
+from processes import duckdb_file_held
 
 from orchestration import build_state
 from orchestration.refresh import nothing_new
@@ -105,12 +103,7 @@ def test_nothing_new_is_false_for_other_code(sample_warehouse, monkeypatch):
 def test_nothing_new_leaves_a_locked_build_database_to_the_run(sample_warehouse, tmp_path):
     warehouse = _copy_of(sample_warehouse, tmp_path / "copy")
     assert nothing_new(Settings(SAMPLE_LANDING, warehouse))
-    hold = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
-    with process_group(
-        [sys.executable, "-c", hold, str(build_database(warehouse))], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdout.readline().strip() == "locked"
+    with duckdb_file_held(build_database(warehouse)):
         assert not nothing_new(Settings(SAMPLE_LANDING, warehouse)), "a refresh is writing it: the run decides"
 
 
