@@ -4,11 +4,14 @@
 the first transfer that held that version, and VALID_TO, the first later transfer that no longer
 did (NULL while current). A record deleted in the EDC keeps its last version, closed.
 
-History is built from raw by replaying a site's loaded transfers one at a time in extract-id
-order, each in one transaction with its row in `history.transfers`. Two transfers of a site
-loaded in the same refresh are therefore both historised, in order. A transfer older than one
-already historised (a late delivery) makes the site's history be replayed from its first
-transfer. Building incrementally and rebuilding from scratch run the same step, so they agree.
+History is built from raw by replaying a site's new transfers one at a time in extract-id order,
+each in one transaction with its row in `history.transfers`. Two transfers of a site loaded in
+the same refresh are therefore both historised, in order. A transfer older than one already
+historised (a late delivery) makes the site's history be replayed from its first transfer.
+Sites without any history yet (a first build, `--rebuild-history`, a replayed site) are
+historised all at once, one query per file and one transaction: a run of consecutive transfers
+holding a record with the same content is one version. That gives the versions the replay gives
+(tests/test_history.py compares them), at a fraction of the cost on a first build.
 
 Versions are compared on the file's DTS columns as the warehouse reads them: trimmed, blank as
 NULL, and a number written with a decimal comma (a `,` transfer) with a point, so `27,5` and `27.5`
@@ -76,6 +79,7 @@ def historise_new_transfers(
     ensure_history_layer(con)
     report = HistoryReport()
     historised = _historised_by_site(con)
+    without_history: dict[str, list[str]] = {}
     for site, extracts in _loaded_by_site(con).items():
         done = historised.get(site, set())
         new = [e for e in extracts if e not in done]
@@ -85,8 +89,13 @@ def historise_new_transfers(
             progress(f"history {site}: transfer {min(new)} is older than {max(done)}: replaying the site")
             _forget_site(con, site)
             report.replayed_sites.append(site)
-            new = extracts
-        _replay(con, site, new, report, progress)
+            new, done = extracts, set()
+        if done:
+            _replay(con, site, new, report, progress)
+        else:
+            without_history[site] = new
+    if without_history:
+        _historise_sites(con, without_history, report, progress)
     return report
 
 
@@ -149,6 +158,113 @@ def _replay(con, site: str, extracts: list[str], report: HistoryReport, progress
         opened = sum(o for o, _ in changes.values())
         closed = sum(c for _, c in changes.values())
         progress(f"history {site}/{extract}: {opened} version(s) opened, {closed} closed")
+
+
+def _historise_sites(con, by_site: dict[str, list[str]], report: HistoryReport, progress) -> None:
+    """Sites without history: all their transfers at once, in one transaction. The same versions
+    as replaying them one by one (tests/test_history.py compares the two), a query per file
+    instead of a few per file and transfer."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        changes = {domain: _historise_file_at_once(con, domain, by_site) for domain in dts.DTS_FILES}
+        con.executemany(
+            f"INSERT INTO {TRANSFERS_TABLE} VALUES (?, ?)",
+            [[site, extract] for site, extracts in by_site.items() for extract in extracts],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    report.historised.extend((site, extract) for site, extracts in by_site.items() for extract in extracts)
+    for domain, (opened, closed) in changes.items():
+        before = report.changes_by_file.get(domain, (0, 0))
+        report.changes_by_file[domain] = (before[0] + opened, before[1] + closed)
+        progress(f"history {domain}: {opened} version(s) opened, {closed} closed")
+    transfers = sum(len(extracts) for extracts in by_site.values())
+    progress(f"history: {len(by_site)} site(s) without history, {transfers} transfer(s) historised at once")
+
+
+def _historise_file_at_once(con, domain: str, by_site: dict[str, list[str]]) -> tuple[int, int]:
+    """Every version of the file's records over each site's transfers (in extract-id order, none
+    of the site historised yet): a run of consecutive transfers holding a record with the same
+    content is one version, valid from the run's first transfer to the transfer after its last."""
+    extras = _add_extra_columns(con, domain)
+    dts_columns = [c for c in dts.REQUIRED_COLUMNS[domain] if c != "RECID"]
+    numeric = dts.NUMERIC_COLUMNS.get(domain, ())
+    normalised = {c: _normalised_by_separator(c) if c in numeric else _normalised(c, False) for c in dts_columns}
+    values = [f'{sql} AS "{c}"' for c, sql in normalised.items()]
+    values += [f'{_normalised(c, False)} AS "{_history_name(c)}"' for c in extras]
+    # a version keeps its first row's values: the DTS ones are its content, the rest may differ
+    first_row = ["SOURCE_LINE", *(_history_name(c) for c in extras)]
+    row_hash = f"md5(to_json([{', '.join(normalised.values())}]))"
+    record = "SITEID, RECID, CASE WHEN RECID IS NULL THEN ROW_HASH END"
+    listed = [(site, extract, number) for site, extracts in by_site.items() for number, extract in enumerate(extracts)]
+    opened = con.execute(
+        f"""INSERT INTO {HISTORY_SCHEMA}.{domain} BY NAME
+            WITH transfers AS (
+                SELECT listed.SITEID, listed.EXTRACT_ID, listed.TRANSFER_NO, log.DECIMAL_SEPARATOR
+                FROM (
+                    SELECT unnest($sites::varchar[]) AS SITEID, unnest($extracts::varchar[]) AS EXTRACT_ID,
+                           unnest($numbers::integer[]) AS TRANSFER_NO
+                ) AS listed
+                INNER JOIN {RAW_SCHEMA}.transfer_log AS log
+                    ON log.SITEID = listed.SITEID AND log.EXTRACT_ID = listed.EXTRACT_ID
+            ),
+            incoming AS (
+                SELECT raw_rows.SITEID, transfers.TRANSFER_NO, nullif(trim(raw_rows.RECID), '') AS RECID,
+                       {", ".join(values)}, raw_rows.SOURCE_LINE, {row_hash} AS ROW_HASH
+                FROM {RAW_SCHEMA}.{domain} AS raw_rows
+                INNER JOIN transfers ON transfers.SITEID = raw_rows.SITEID AND transfers.EXTRACT_ID = raw_rows.EXTRACT_ID
+                -- as in _historise_file: a RECID once per transfer; rows without one told apart by content
+                QUALIFY row_number() OVER (
+                    PARTITION BY raw_rows.SITEID, transfers.TRANSFER_NO, nullif(trim(raw_rows.RECID), ''),
+                                 CASE WHEN nullif(trim(raw_rows.RECID), '') IS NULL THEN ROW_HASH END
+                    ORDER BY raw_rows.SOURCE_LINE) = 1
+            ),
+            -- consecutive transfers with the same content share TRANSFER_NO - (its rank among them)
+            runs AS (
+                SELECT *, TRANSFER_NO - row_number() OVER (PARTITION BY {record}, ROW_HASH ORDER BY TRANSFER_NO) AS RUN
+                FROM incoming
+            ),
+            versions AS (
+                SELECT SITEID, RECID, ROW_HASH,
+                       any_value(COLUMNS({_names(dts_columns)})),
+                       arg_min({{{", ".join(f"'{c}': {_quoted(c)}" for c in first_row)}}}, TRANSFER_NO) AS FIRST_ROW,
+                       min(TRANSFER_NO) AS FIRST_NO, max(TRANSFER_NO) AS LAST_NO
+                FROM runs
+                GROUP BY {record}, ROW_HASH, RUN
+            )
+            SELECT versions.* EXCLUDE (FIRST_ROW, FIRST_NO, LAST_NO), FIRST_ROW.*,
+                   starting.EXTRACT_ID AS VALID_FROM, ending.EXTRACT_ID AS VALID_TO
+            FROM versions
+            INNER JOIN transfers AS starting ON starting.SITEID = versions.SITEID AND starting.TRANSFER_NO = versions.FIRST_NO
+            LEFT JOIN transfers AS ending ON ending.SITEID = versions.SITEID AND ending.TRANSFER_NO = versions.LAST_NO + 1
+            ORDER BY versions.SITEID, FIRST_NO, FIRST_ROW.SOURCE_LINE""",
+        {
+            "sites": [site for site, _, _ in listed],
+            "extracts": [extract for _, extract, _ in listed],
+            "numbers": [number for _, _, number in listed],
+        },
+    ).fetchone()[0]
+    closed = con.execute(
+        f"SELECT count(*) FROM {HISTORY_SCHEMA}.{domain} WHERE VALID_TO IS NOT NULL "
+        f"AND SITEID IN (SELECT unnest($sites::varchar[]))",
+        {"sites": list(by_site)},
+    ).fetchone()[0]
+    return opened, closed
+
+
+def _names(columns: list[str]) -> str:
+    return "[" + ", ".join(f"'{c}'" for c in columns) + "]"
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _normalised_by_separator(column: str) -> str:
+    """A numeric column of a transfer whose DECIMAL_SEPARATOR is in the query (as `transfers`)."""
+    return f"CASE WHEN DECIMAL_SEPARATOR = ',' THEN {_normalised(column, True)} ELSE {_normalised(column, False)} END"
 
 
 def _historise_file(con, domain: str, site: str, extract: str, decimal_separator: str) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import dts
-from orchestration.settings import duckdb_memory_limit
+from orchestration.settings import duckdb_memory_limit, duckdb_temp_directory
 
 RAW_SCHEMA = "raw"
 LOAD_COLUMNS = ("SITEID", "EXTRACT_ID", "SOURCE_FILE", "SOURCE_LINE", "LOADED_AT")
@@ -36,11 +36,18 @@ CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.transfer_log (
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to a warehouse file, DuckDB's memory bounded by REGENHEART_DUCKDB_MEMORY_LIMIT."""
+    """A connection to a warehouse file, DuckDB's memory bounded by REGENHEART_DUCKDB_MEMORY_LIMIT;
+    what does not fit spills to `<file>.tmp/` beside it (created by DuckDB when it first spills)."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+    # `<file>.tmp/` is DuckDB's own default, set so that it stays there whatever the default becomes;
+    # only when it differs: DuckDB refuses to set it again once used, even to the same folder, and
+    # a second connection to the file in this process shares the first one's database
+    temp_directory = str(duckdb_temp_directory(path.absolute()))
+    if con.execute("SELECT current_setting('temp_directory')").fetchone() != (temp_directory,):
+        con.execute("SET temp_directory = ?", [temp_directory])
     return con
 
 

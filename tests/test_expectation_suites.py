@@ -2,7 +2,8 @@
 
 Every layer passes on the sample; every suite fails, critically and naming the failing rows, on a copy
 of the sample broken in one invariant (BREAKS); an empty adsl fails the marts layer; the HTML summary
-is self-contained.
+is self-contained. The DuckDB engine (row-level expectations counted in SQL) gives what GX's pandas
+engine gives on every layer, every broken table and a table of edge cases.
 """
 
 import json
@@ -372,6 +373,16 @@ def test_every_layer_passes_on_the_sample(sample_reports):
     assert _suite_report(sample_reports["marts"], "marts.efficacy_summary").row_count == len(contract.PARAMCDS) * 4
 
 
+def test_duckdb_engine_equals_gx_on_pandas_on_the_sample(sample_db, sample_reports):
+    """Every expectation of every layer: the same success, counts and first failing rows."""
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        for layer in LAYERS:
+            by_gx_on_pandas = validate_layer(
+                con, layer, new_transfers=SAMPLE_TRANSFERS if layer == "raw" else None, engine="pandas"
+            )
+            assert _counts(sample_reports[layer]) == _counts(by_gx_on_pandas), layer
+
+
 def test_sample_data_problems_are_warnings_with_their_rows(sample_reports):
     """The sample's deliberate data problems show as warnings naming the rows; none blocks."""
     warnings = {(o.suite, o.expectation): o for layer in LAYERS for o in sample_reports[layer].warnings}
@@ -418,8 +429,8 @@ def test_raw_validated_one_transfer_at_a_time_equals_all_at_once(sample_db, monk
 
     with duckdb.connect(str(sample_db), read_only=True) as con:
         whole = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=10**12)
-        # chunk_cells=1: every partition (transfer) of a batch query is its own DataFrame
-        chunked = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=1)
+        # chunk_cells=1: every partition (transfer) of a batch query is its own DataFrame for GX
+        chunked = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=1, engine="pandas")
         # RAW_GROUP_ROWS=1: every transfer is read by a batch query of its own
         monkeypatch.setattr(validate, "RAW_GROUP_ROWS", 1)
         grouped = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=10**12)
@@ -457,7 +468,7 @@ def test_a_site_scope_validates_that_site_only_and_chunks_add_up(sample_db, tmp_
         kz02 = validate_layer(con, "history", sites=[_SECOND_SITE])
         nobody = validate_layer(con, "history", sites=["ZZ99"])
         whole = validate_layer(con, "history", chunk_cells=10**12)
-        site_by_site = validate_layer(con, "history", chunk_cells=1)
+        site_by_site = validate_layer(con, "history", chunk_cells=1, engine="pandas")
         one_site_rows = con.execute(f"SELECT count(*) FROM history.echo WHERE SITEID = '{SITE}'").fetchone()[0]
 
     assert kz01.passed, "\n".join(o.describe() for o in kz01.critical_failures)
@@ -489,7 +500,9 @@ def test_each_suite_fails_on_a_broken_table(suite_file, sample_db, tmp_path):
     copy = _broken_copy(sample_db, tmp_path, broken.statements)
     with duckdb.connect(str(copy), read_only=True) as con:
         report = validate_layer(con, layer, new_transfers=[(SITE, LATEST)], suites=[name])
+        by_gx_on_pandas = validate_layer(con, layer, new_transfers=[(SITE, LATEST)], suites=[name], engine="pandas")
 
+    assert _counts(report) == _counts(by_gx_on_pandas)
     assert not report.passed
     failed = {o.expectation: o for o in report.critical_failures}
     assert broken.expectation in failed, sorted(failed)

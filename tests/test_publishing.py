@@ -121,11 +121,11 @@ def test_refresh_killed_anywhere_leaves_the_published_file_old_or_new(published)
 
 
 def test_duckdb_memory_is_bounded_by_the_setting(tmp_path, monkeypatch):
-    from orchestration.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, duckdb_memory_limit
+    from orchestration.settings import default_duckdb_memory_limit, duckdb_memory_limit
     from orchestration.warehouse import connect
 
     monkeypatch.delenv("REGENHEART_DUCKDB_MEMORY_LIMIT", raising=False)
-    assert duckdb_memory_limit() == DEFAULT_DUCKDB_MEMORY_LIMIT == "80%"
+    assert duckdb_memory_limit() == default_duckdb_memory_limit()
     monkeypatch.setenv("REGENHEART_DUCKDB_MEMORY_LIMIT", "1500MB")
     con = connect(tmp_path / "bounded.duckdb")
     try:

@@ -1,14 +1,15 @@
 """Running a layer's suites against the warehouse and reporting what failed, row by row.
 
-GX's SQL path does not work against DuckDB, so each suite's `meta.batch_query` is run on the given
-DuckDB connection and the resulting pandas DataFrame is validated with GX's pandas datasource, in
-one ephemeral (in-memory) GX context per call: nothing is written to disk, nothing goes to the
-network.
+Each suite's `meta.batch_query` runs once into a DuckDB temporary table. Its row-level
+expectations are counted there, in SQL with GX's meaning (sql_checks.py); GX, with its pandas
+datasource in one ephemeral (in-memory) GX context per call, checks the batch's schema on its
+zero-row DataFrame, and validates on DataFrames whatever DuckDB cannot run. Nothing is written to
+disk, nothing goes to the network.
 
-A suite with `meta.partition_by` (its rows' site, or transfer) is validated a chunk of whole
-partitions at a time: the batch query runs once into a DuckDB temporary table, and each chunk of
-at most CHUNK_CELLS cells (rows x columns; one partition may exceed it) becomes one DataFrame. The
-results of the chunks are added up per expectation. Pandas holds one chunk, never the whole table.
+With engine="pandas" GX validates every expectation on DataFrames (the reference the tests compare
+with). A suite with `meta.partition_by` (its rows' site, or transfer) then goes to pandas a chunk
+of whole partitions at a time, at most CHUNK_CELLS cells (rows x columns; one partition may exceed
+it) per DataFrame, and the results of the chunks are added up per expectation.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import duckdb
+
+from orchestration.quality import sql_checks
 from orchestration.quality.suites import (
     LAYERS,
     SuiteDefinition,
@@ -33,10 +37,13 @@ from orchestration.settings import DBT_PROJECT_DIR
 
 MAX_FAILING_ROWS = 5
 CHUNK_CELLS = 4_000_000  # rows x columns of one DataFrame: some hundreds of MB of pandas objects
-RAW_GROUP_ROWS = 1_000_000  # rows (all files) of the transfers whose raw rows one batch query reads
+RAW_GROUP_ROWS = 5_000_000  # rows (all files) of the transfers one raw batch query reads
 _BATCH_TABLE = "regenheart_gx_batch"
 _PARTITION = "regenheart_gx_partition"
 CRITICAL, WARNING = "critical", "warning"
+DUCKDB, PANDAS = "duckdb", "pandas"
+ENGINES = (DUCKDB, PANDAS)
+SCHEMA_TYPES = ("expect_column_type_to_be", "expect_table_columns_to_match_set")  # GX, on the batch's dtypes
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 _SEED_PARAMETER = re.compile(r"\$seed_(\w+)")
@@ -139,6 +146,7 @@ def validate_layer(
     suites: Iterable[str] | None = None,
     expectations_dir: Path | None = None,
     chunk_cells: int = CHUNK_CELLS,
+    engine: str = DUCKDB,
 ) -> LayerReport:
     """Validate every suite of `layer` (expectations/<layer>/*.json) on the DuckDB connection `con`.
 
@@ -148,10 +156,16 @@ def validate_layer(
     suites to the rows of those sites (and rows of no site); None validates every row. Suites
     without `partition_by` are always validated whole. `suites` restricts the run to those suite
     names (or tables). The connection is only read (it may be read-only); the temporary table a
-    partitioned suite uses is dropped before the next suite.
+    suite's batch is held in is dropped before the next suite.
+
+    `engine`: "duckdb" (default) counts the row-level expectations in DuckDB (sql_checks.py) and has
+    GX check the batch's schema; "pandas" has GX validate every expectation on pandas DataFrames of
+    the batch (the reference the tests compare the first with).
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}: expected one of {', '.join(LAYERS)}")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
     started = time.perf_counter()
     transfers: list[tuple[str, str]] | None = None
     if layer == "raw":
@@ -179,13 +193,13 @@ def validate_layer(
         # materializes every transfer's rows at once.
         groups = _transfer_groups(con, transfers)
         reports = [
-            _merged([_validate_suite(con, source, definition, group, None, chunk_cells) for group in groups])
+            _merged([_validate_suite(con, source, definition, group, None, chunk_cells, engine) for group in groups])
             for definition in definitions
         ]
     else:
         site_list = None if sites is None else sorted({str(site) for site in sites})
         reports = [
-            _validate_suite(con, source, definition, None, site_list, chunk_cells) for definition in definitions
+            _validate_suite(con, source, definition, None, site_list, chunk_cells, engine) for definition in definitions
         ]
     return LayerReport(layer, reports, transfers, time.perf_counter() - started)
 
@@ -235,16 +249,21 @@ def _ephemeral_context():
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _validate_suite(con, source, definition: SuiteDefinition, transfers, sites, chunk_cells) -> SuiteReport:
+def _validate_suite(con, source, definition: SuiteDefinition, transfers, sites, chunk_cells, engine) -> SuiteReport:
     started = time.perf_counter()
-    asset = _dataframe_asset(source, definition.name)
-    batch_definition = _whole_dataframe(asset)
-    chunks: list[list[ExpectationOutcome]] = []
-    rows = 0
+    batch_definition = _whole_dataframe(_dataframe_asset(source, definition.name))
     try:
-        for frame in _batch_frames(con, definition, transfers, sites, chunk_cells):
-            chunks.append(_validate_frame(batch_definition, definition, frame))
-            rows += len(frame)
+        sizes = _materialize_batch(con, definition, transfers, sites)
+        try:
+            rows = sum(count for _, count in sizes)
+            if sites is not None and definition.partition_by and not sizes:
+                outcomes = _nothing_to_validate(definition)
+            elif engine == PANDAS:
+                outcomes = _validated_on_frames(con, batch_definition, definition, sizes, chunk_cells, None)
+            else:
+                outcomes = _validated_in_duckdb(con, batch_definition, definition, sizes, chunk_cells, rows)
+        finally:
+            con.execute(f"drop table if exists {_BATCH_TABLE}")
     except Exception as exc:  # a query that cannot run is a failed gate, not a crash
         outcome = ExpectationOutcome(
             suite=definition.name,
@@ -257,9 +276,84 @@ def _validate_suite(con, source, definition: SuiteDefinition, transfers, sites, 
         )
         return SuiteReport(definition.name, definition.table, [outcome], 0, definition.description,
                            time.perf_counter() - started)
-    outcomes = _added_up(chunks) if chunks else _nothing_to_validate(definition)
     return SuiteReport(definition.name, definition.table, outcomes, rows, definition.description,
                        time.perf_counter() - started)
+
+
+def _validated_in_duckdb(con, batch_definition, definition: SuiteDefinition, sizes, chunk_cells, rows: int):
+    """Row-level expectations counted in DuckDB; the schema ones by GX on the batch's zero-row
+    DataFrame (its dtypes); any other type by GX on DataFrames of the batch."""
+    in_sql = {i: e for i, e in enumerate(definition.expectations) if sql_checks.supported(e)}
+    schema = {i for i, e in enumerate(definition.expectations) if e["type"] in SCHEMA_TYPES}
+    on_frames = set(range(len(definition.expectations))) - set(in_sql) - schema
+    outcomes: dict[int, ExpectationOutcome] = {}
+    if schema:
+        frame = _frame(con.execute(f"select * exclude ({_PARTITION}) from {_BATCH_TABLE} limit 0"))
+        outcomes.update(_validate_frame(batch_definition, definition, frame, schema, row_count=rows))
+    counts, not_compiled = _counted_in_duckdb(con, in_sql)
+    on_frames |= not_compiled
+    for index, count in counts.items():
+        outcomes[index] = _counted_outcome(con, definition, in_sql[index], count)
+    if on_frames:
+        outcomes.update(zip(sorted(on_frames), _validated_on_frames(
+            con, batch_definition, definition, sizes, chunk_cells, on_frames)))
+    return [outcomes[index] for index in range(len(definition.expectations))]
+
+
+def _counted_in_duckdb(con, expectations: dict[int, dict]) -> tuple[dict, set[int]]:
+    """The Counts of the expectations DuckDB can run, and the positions of those it cannot (a
+    column missing from the batch, or of another type than the check needs): GX runs those, and
+    reports them as it always has."""
+    try:
+        return sql_checks.evaluate(con, _BATCH_TABLE, expectations), set()
+    except (duckdb.Error, KeyError, ValueError):
+        counts, not_compiled = {}, set()
+        for index, expectation in expectations.items():
+            try:
+                counts.update(sql_checks.evaluate(con, _BATCH_TABLE, {index: expectation}))
+            except (duckdb.Error, KeyError, ValueError):
+                not_compiled.add(index)
+        return counts, not_compiled
+
+
+def _counted_outcome(con, definition: SuiteDefinition, expectation: dict, counts) -> ExpectationOutcome:
+    kwargs = expectation.get("kwargs") or {}
+    meta = expectation.get("meta") or {}
+    columns = [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)] + list(kwargs.get("column_list") or [])
+    failing_rows: list[dict[str, Any]] = []
+    if not counts.success and counts.failing_where:
+        batch_columns = [name for name, *_ in con.execute(f"select * from {_BATCH_TABLE} limit 0").description]
+        shown = [c for c in _unique(list(definition.id_columns) + columns + list(meta.get("show_columns") or []))
+                 if c in batch_columns]
+        cursor = con.execute(
+            f"select {', '.join(sql_checks.quoted(c) for c in shown)} from {_BATCH_TABLE} as {sql_checks.ROW} "
+            f"where {counts.failing_where} order by {sql_checks.ROW}.rowid limit {MAX_FAILING_ROWS}"
+        )
+        failing_rows = [{c: _jsonable(v) for c, v in zip(shown, row)} for row in cursor.fetchall()]
+    elif not counts.success and counts.observed_is_the_failing_row:
+        failing_rows = [{"observed_value": _jsonable(counts.observed_value)}]
+    return ExpectationOutcome(
+        suite=definition.name,
+        expectation=expectation_id(expectation),
+        column=", ".join(columns) or None,
+        severity=expectation.get("severity", CRITICAL),
+        success=counts.success,
+        element_count=counts.element_count,
+        unexpected_count=counts.unexpected_count,
+        failing_rows=failing_rows,
+        description=meta.get("description", ""),
+        observed_value=_jsonable(counts.observed_value),
+    )
+
+
+def _validated_on_frames(con, batch_definition, definition, sizes, chunk_cells, only) -> list[ExpectationOutcome]:
+    """GX's outcomes of the expectations `only` (None: all), in file order, over DataFrames of the
+    batch table a few whole partitions at a time."""
+    chunks = [
+        [outcome for _, outcome in sorted(_validate_frame(batch_definition, definition, frame, only).items())]
+        for frame in _batch_frames(con, definition, sizes, chunk_cells)
+    ]
+    return _added_up(chunks)
 
 
 def _dataframe_asset(source, name: str):
@@ -276,11 +370,13 @@ def _whole_dataframe(asset):
         return asset.add_batch_definition_whole_dataframe("whole_table")
 
 
-def _validate_frame(batch_definition, definition: SuiteDefinition, frame) -> list[ExpectationOutcome]:
+def _validate_frame(batch_definition, definition: SuiteDefinition, frame, only=None, row_count=None) -> dict:
+    """GX's outcomes on one DataFrame, by position in the suite file: of the expectations `only`
+    (None: every one)."""
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     # Counts for every expectation first; then the failing rows of the failed ones only (asking GX
     # for unexpected rows of every expectation costs a quarter more time).
-    results = _validate(batch, definition, None, {"result_format": "BASIC", "partial_unexpected_count": 0})
+    results = _validate(batch, definition, only, {"result_format": "BASIC", "partial_unexpected_count": 0})
     failed = {index for index, validation in results.items() if not validation.success}
     with_rows = _validate(batch, definition, failed, {
         "result_format": "BASIC",
@@ -288,10 +384,11 @@ def _validate_frame(batch_definition, definition: SuiteDefinition, frame) -> lis
         "include_unexpected_rows": True,
     }) if failed else {}
     id_columns = [c for c in definition.id_columns if c in frame.columns]
-    return [
-        _outcome(definition, expectation, results[index], with_rows.get(index), id_columns, len(frame))
-        for index, expectation in enumerate(definition.expectations)
-    ]
+    return {
+        index: _outcome(definition, definition.expectations[index], results[index], with_rows.get(index), id_columns,
+                        len(frame) if row_count is None else row_count)
+        for index in sorted(results)
+    }
 
 
 def _added_up(chunks: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:
@@ -331,18 +428,15 @@ def _nothing_to_validate(definition: SuiteDefinition) -> list[ExpectationOutcome
     ]
 
 
-def _batch_frames(con, definition: SuiteDefinition, transfers, sites, chunk_cells) -> Iterator[Any]:
-    """The suite's batch as DataFrames: one (whole) without `partition_by`; else chunks of whole
-    partitions (of the given sites only, when `sites` is a list: possibly none)."""
+def _materialize_batch(con, definition: SuiteDefinition, transfers, sites) -> list[tuple[str, int]]:
+    """Run the suite's batch query once into a temporary table (rows of the given sites only, when
+    `sites` is a list and the suite is partitioned) and return its partitions' row counts."""
     query = definition.batch_query
     parameters = query_parameters(query, transfers)
-    if not definition.partition_by:
-        yield _frame(con.execute(query, parameters) if parameters else con.execute(query))
-        return
     # rows without a site (partition NULL) are always validated: they belong to no one site
-    partition = f"coalesce(({definition.partition_by})::varchar, '')"
+    partition = f"coalesce(({definition.partition_by})::varchar, '')" if definition.partition_by else "''"
     where = ""
-    if sites is not None:
+    if sites is not None and definition.partition_by:
         where = f"where {partition} in (select unnest($regenheart_sites::varchar[]))"
         parameters["regenheart_sites"] = ["", *sites]
     con.execute(
@@ -350,22 +444,20 @@ def _batch_frames(con, definition: SuiteDefinition, transfers, sites, chunk_cell
         f"select *, {partition} as {_PARTITION} from (\n{query}\n) as batch {where}",
         parameters,
     )
-    try:
-        sizes = con.execute(
-            f"select {_PARTITION}, count(*) from {_BATCH_TABLE} group by all order by all"
-        ).fetchall()
-        width = len(con.execute(f"select * from {_BATCH_TABLE} limit 0").description)
-        groups = _partition_groups(sizes, max(1, chunk_cells // width))
-        if sites is None and not groups:
-            groups = [[]]  # an empty table is validated as such (a row-count expectation fails)
-        for group in groups:
-            yield _frame(con.execute(
-                f"select * exclude ({_PARTITION}) from {_BATCH_TABLE} "
-                f"where {_PARTITION} in (select unnest($partitions::varchar[])) order by rowid",
-                {"partitions": group},
-            ))
-    finally:
-        con.execute(f"drop table if exists {_BATCH_TABLE}")
+    return con.execute(f"select {_PARTITION}, count(*) from {_BATCH_TABLE} group by all order by all").fetchall()
+
+
+def _batch_frames(con, definition: SuiteDefinition, sizes, chunk_cells) -> Iterator[Any]:
+    """The batch table as DataFrames of whole partitions, at most `chunk_cells` cells each (a bigger
+    partition is a DataFrame of its own); an empty table is one empty DataFrame."""
+    width = len(con.execute(f"select * from {_BATCH_TABLE} limit 0").description)
+    groups = _partition_groups(sizes, max(1, chunk_cells // width)) or [[]]
+    for group in groups:
+        yield _frame(con.execute(
+            f"select * exclude ({_PARTITION}) from {_BATCH_TABLE} "
+            f"where {_PARTITION} in (select unnest($partitions::varchar[])) order by rowid",
+            {"partitions": group},
+        ))
 
 
 def _partition_groups(sizes: list[tuple[Any, int]], max_rows: int) -> list[list[Any]]:
@@ -545,6 +637,8 @@ def _jsonable(value: Any) -> Any:
             return str(value)
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, datetime) and value == datetime.combine(value.date(), datetime.min.time()):
+        return value.date().isoformat()  # as a pandas Timestamp at midnight above
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, (str, int, float, bool)):
