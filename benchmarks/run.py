@@ -187,8 +187,8 @@ def floor_load(landing: Path, database: Path) -> float:
     return time.perf_counter() - started
 
 
-def compiled_models(warehouse: Path) -> list[tuple[str, str, str]]:
-    """(schema, name, compiled SQL) of every dbt SQL model, in dependency order."""
+def compiled_models(warehouse: Path) -> list[tuple[str, str, str, str]]:
+    """(schema, name, compiled SQL, materialization) of every dbt SQL model, in dependency order."""
     target = warehouse.parent / "bench-dbt-target"
     env = {**os.environ, "REGENHEART_BUILD_DATABASE": str(build_database_path(warehouse))}
     subprocess.run(
@@ -210,11 +210,15 @@ def compiled_models(warehouse: Path) -> list[tuple[str, str, str]]:
 
     for key in sorted(models):
         visit(key)
-    return [(models[k]["schema"], models[k]["name"], models[k]["compiled_code"]) for k in ordered]
+    return [
+        (models[k]["schema"], models[k]["name"], models[k]["compiled_code"], models[k]["config"]["materialized"])
+        for k in ordered
+    ]
 
 
-def floor_sql(warehouse: Path, models: list[tuple[str, str, str]]) -> float:
-    """DuckDB alone: the compiled SQL of the models, as CREATE OR REPLACE TABLE, on a copy."""
+def floor_sql(warehouse: Path, models: list[tuple[str, str, str, str]]) -> float:
+    """DuckDB alone: the compiled SQL of the models, as CREATE OR REPLACE TABLE (VIEW for a view
+    model), on a copy."""
     copy_dir = warehouse.parent / "floor-sql"
     shutil.rmtree(copy_dir, ignore_errors=True)
     copy_dir.mkdir()
@@ -223,8 +227,9 @@ def floor_sql(warehouse: Path, models: list[tuple[str, str, str]]) -> float:
     shutil.copy(build, copy)
     con = duckdb.connect(str(copy))
     started = time.perf_counter()
-    for schema, name, sql in models:
-        con.execute(f'CREATE OR REPLACE TABLE "{schema}"."{name}" AS {sql}')
+    for schema, name, sql, materialized in models:
+        kind = "VIEW" if materialized == "view" else "TABLE"
+        con.execute(f'CREATE OR REPLACE {kind} "{schema}"."{name}" AS {sql}')
     seconds = time.perf_counter() - started
     con.close()
     shutil.rmtree(copy_dir)

@@ -1,4 +1,4 @@
-"""A suite's row-level expectations as DuckDB SQL over the materialized batch, with GX's meaning.
+r"""A suite's row-level expectations as DuckDB SQL over the materialized batch, with GX's meaning.
 
 GX's pandas engine costs a Python core and a pandas copy of every batch row (about 1,300 s of a
 50 x 2,000 first build); the same counts are one scan in DuckDB. Each supported expectation is
@@ -11,7 +11,10 @@ compiled from its suite entry into SQL predicates with the semantics of GX 1.x's
 - *unexpected* is a domain row that fails the check; success is GX's `mostly` rule on the
   non-missing rows (a domain without any passes);
 - uniqueness counts every row of a duplicated value or key within the domain, as pandas'
-  `duplicated(keep=False)`.
+  `duplicated(keep=False)`;
+- a regex is searched anywhere in the text, as pandas' `str.contains`, by DuckDB's RE2 where GX
+  uses Python's `re`: the same for the suites' patterns, except that Python's `\d` and `\s` also
+  match non-ASCII digits and spaces (a no-break space before a number, say) and RE2's do not.
 
 tests/test_expectation_suites.py runs every suite through both this and GX's pandas engine on
 the sample and on every broken table, and requires the same success, counts and first rows.
