@@ -45,6 +45,12 @@ class HistoryReport:
     replayed_sites: list[str] = field(default_factory=list)
     changes_by_file: dict[str, tuple[int, int]] = field(default_factory=dict)  # (opened, closed)
 
+    def add_changes(self, changes: dict[str, tuple[int, int]]) -> None:
+        """Add a step's (opened, closed) versions per file to the totals."""
+        for domain, (opened, closed) in changes.items():
+            before = self.changes_by_file.get(domain, (0, 0))
+            self.changes_by_file[domain] = (before[0] + opened, before[1] + closed)
+
     @property
     def versions_opened(self) -> int:
         return sum(opened for opened, _ in self.changes_by_file.values())
@@ -152,9 +158,7 @@ def _replay(con, site: str, extracts: list[str], report: HistoryReport, progress
             con.execute("ROLLBACK")
             raise
         report.historised.append((site, extract))
-        for domain, (opened, closed) in changes.items():
-            before = report.changes_by_file.get(domain, (0, 0))
-            report.changes_by_file[domain] = (before[0] + opened, before[1] + closed)
+        report.add_changes(changes)
         opened = sum(o for o, _ in changes.values())
         closed = sum(c for _, c in changes.values())
         progress(f"history {site}/{extract}: {opened} version(s) opened, {closed} closed")
@@ -176,9 +180,8 @@ def _historise_sites(con, by_site: dict[str, list[str]], report: HistoryReport, 
         con.execute("ROLLBACK")
         raise
     report.historised.extend((site, extract) for site, extracts in by_site.items() for extract in extracts)
+    report.add_changes(changes)
     for domain, (opened, closed) in changes.items():
-        before = report.changes_by_file.get(domain, (0, 0))
-        report.changes_by_file[domain] = (before[0] + opened, before[1] + closed)
         progress(f"history {domain}: {opened} version(s) opened, {closed} closed")
     transfers = sum(len(extracts) for extracts in by_site.values())
     progress(f"history: {len(by_site)} site(s) without history, {transfers} transfer(s) historised at once")
