@@ -26,6 +26,7 @@ from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT
 from orchestration.warehouse import RAW_SCHEMA
 
 PUBLICATIONS_TABLE = "ops.publications"
+REBUILT_SITES_TABLE = "ops.rebuilt_sites"
 NOTHING_NEW = "nothing new since the last publication: the published warehouse is current, nothing to rebuild"
 _CODE_FOLDERS = (DBT_PROJECT_DIR, REPO_ROOT / "expectations", REPO_ROOT / "orchestration")
 _CODE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
@@ -62,6 +63,18 @@ def sites_changed_since_publication(con: duckdb.DuckDBPyConnection) -> list[str]
         return None
     published = {tuple(transfer) for transfer in json.loads(row[1])}
     return sorted({site for site, extract, status in _transfers(con) if (site, extract, status) not in published})
+
+
+def write_rebuilt_sites(con: duckdb.DuckDBPyConnection, sites: list[str] | None) -> None:
+    """What the site-incremental dbt models rebuild (dbt_project/macros/rebuilt_sites.sql): the
+    sites changed since the last publication, or, when every site is rebuilt (`sites` None), every
+    site of the transfer log."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    con.execute(f"CREATE OR REPLACE TABLE {REBUILT_SITES_TABLE} (SITEID VARCHAR NOT NULL PRIMARY KEY)")
+    if sites is None:
+        con.execute(f"INSERT INTO {REBUILT_SITES_TABLE} SELECT DISTINCT SITEID FROM {RAW_SCHEMA}.transfer_log")
+    else:
+        con.executemany(f"INSERT INTO {REBUILT_SITES_TABLE} VALUES (?)", [[site] for site in sorted(set(sites))])
 
 
 def last_published_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:

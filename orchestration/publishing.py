@@ -8,11 +8,21 @@ any client from 1.2 on), synced, and renamed over REGENHEART_WAREHOUSE. A rename
 reader sees the old file or the new one, never a mixture, and a reader's open connection keeps
 the file it opened. A refresh that fails or is killed before the rename leaves the published file
 as it was.
+
+When only some sites changed since the last publication (same code, `sites` given), the new file
+starts as a copy of the published one, and only what changed is written into it: the rows of the
+changed sites in every table with a site (SITEID, or the site part of USUBJID), the tables
+without one (the cross-site summaries) whole. Every other site's rows are those the last
+publication copied, which are still the build database's (a site's rows come from its transfers
+only, and the code is the same). Each table's row count is then compared with the build
+database's; a difference publishes every table from scratch instead. Row order is not part of a
+table (a changed site's rows come last); the exports sort.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,35 +43,98 @@ def build_database_path(published: Path) -> Path:
 class Publication:
     path: Path
     tables: dict[str, int]
+    incremental: bool = False  # only the changed sites' rows were copied again
 
 
-def publish(build: duckdb.DuckDBPyConnection, published: Path) -> Publication:
-    """Copy the published schemas from `build` into a new file and rename it over `published`."""
+def publish(build: duckdb.DuckDBPyConnection, published: Path, sites: list[str] | None = None) -> Publication:
+    """Copy the published schemas from `build` into a new file and rename it over `published`.
+
+    `sites`: the sites changed since the published file was built (None: every site); with a
+    published file in place, only their rows are copied again."""
     published.parent.mkdir(parents=True, exist_ok=True)
     _remove_partial_files(published)
     partial = published.with_name(f"{published.name}{_PARTIAL_MARK}{uuid.uuid4().hex}")
-    alias = "publication"
-    tables: dict[str, int] = {}
-    build.execute(f"ATTACH '{partial}' AS {alias} (STORAGE_VERSION '{STORAGE_VERSION}')")
-    try:
-        for schema in PUBLISHED_SCHEMAS:
-            build.execute(f"CREATE SCHEMA {alias}.{schema}")
-            for (table,) in build.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_catalog = current_database() AND table_schema = ? AND table_type = 'BASE TABLE' "
-                "ORDER BY table_name",
-                [schema],
-            ).fetchall():
-                build.execute(f'CREATE TABLE {alias}.{schema}."{table}" AS SELECT * FROM {schema}."{table}"')
-                tables[f"{schema}.{table}"] = build.execute(
-                    f'SELECT count(*) FROM {alias}.{schema}."{table}"'
-                ).fetchone()[0]
-    finally:
-        build.execute(f"DETACH {alias}")
+    incremental = sites is not None and published.is_file()
+    if incremental:
+        shutil.copyfile(published, partial)
+    tables = _copy_tables(build, partial, sites if incremental else None)
+    if incremental and tables != _row_counts(build):
+        partial.unlink()
+        tables = _copy_tables(build, partial, None)
+        incremental = False
     fsync(partial)
     os.replace(partial, published)
     fsync(published.parent)
-    return Publication(published, tables)
+    return Publication(published, tables, incremental)
+
+
+def _copy_tables(build: duckdb.DuckDBPyConnection, partial: Path, sites: list[str] | None) -> dict[str, int]:
+    """Every published table into `partial` (a new file), or, with `sites`, into a copy of the
+    published file: those sites' rows and the tables without a site. Row counts by table."""
+    alias = "publication"
+    options = "" if sites is not None else f" (STORAGE_VERSION '{STORAGE_VERSION}')"
+    build.execute(f"ATTACH '{partial}' AS {alias}{options}")
+    tables: dict[str, int] = {}
+    try:
+        for schema, table in _published_tables(build):
+            source, target = f'{schema}."{table}"', f'{alias}.{schema}."{table}"'
+            site = _site_expression(build, schema, table) if sites is not None else None
+            if site is not None and _same_columns(build, alias, schema, table):
+                scope = f"{site} IN (SELECT unnest(?::VARCHAR[]))"
+                build.execute(f"DELETE FROM {target} WHERE {scope}", [sites])
+                build.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {scope}", [sites])
+            else:
+                build.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{schema}")
+                build.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
+            tables[f"{schema}.{table}"] = build.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        if sites is not None:
+            for schema, table in _published_tables(build, alias):
+                if f"{schema}.{table}" not in tables:  # gone from the build database
+                    build.execute(f'DROP TABLE {alias}.{schema}."{table}"')
+    finally:
+        build.execute(f"DETACH {alias}")
+    return tables
+
+
+def _published_tables(con: duckdb.DuckDBPyConnection, database: str | None = None) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = coalesce(?, current_database()) AND schema_name IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY schema_name, table_name",
+        [database, list(PUBLISHED_SCHEMAS)],
+    ).fetchall()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [database, schema, table],
+    ).fetchall()
+
+
+def _same_columns(con: duckdb.DuckDBPyConnection, alias: str, schema: str, table: str) -> bool:
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    return _columns(con, alias, schema, table) == _columns(con, database, schema, table)
+
+
+def _site_expression(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
+    """SQL giving a row's site: SITEID, else the site part of USUBJID (NCT04325594-<SITEID>-<SUBJID>);
+    None for a table without either (copied whole)."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    names = {name for name, _ in _columns(con, database, schema, table)}
+    if "SITEID" in names:
+        return "SITEID"
+    if "USUBJID" in names:
+        return "split_part(USUBJID, '-', 2)"
+    return None
+
+
+def _row_counts(build: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {
+        f"{schema}.{table}": build.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
+        for schema, table in _published_tables(build)
+    }
 
 
 def _remove_partial_files(published: Path) -> None:

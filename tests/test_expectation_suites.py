@@ -24,6 +24,7 @@ from orchestration.quality import (
     validate_layer,
     write_validation_summary,
 )
+from orchestration.quality.validate import _BATCH_TABLE, _materialize_batch
 from orchestration.warehouse import LOAD_COLUMNS
 
 SITE = "KZ01"
@@ -489,6 +490,23 @@ def test_a_site_scope_validates_that_site_only_and_chunks_add_up(sample_db, tmp_
     (whole_failure,) = [o for o in whole.critical_failures if o.suite == "history.echo"]
     assert (whole_failure.unexpected_count, whole_failure.element_count) == (1, 2 * one_site_rows + 1)
     assert whole_failure.failing_rows == failure.failing_rows
+
+
+@pytest.mark.parametrize("layer", ["history", "staging", "marts"])
+def test_a_site_scoped_batch_is_the_whole_batch_of_that_site(layer, sample_db, tmp_path):
+    """A site scope filters each suite's own table inside its batch query (before its sorts and
+    windows); the batch holds exactly the rows, values and order of the whole batch's site rows."""
+    copy = _broken_copy(sample_db, tmp_path, _with_a_second_site("echo"))
+    partitioned = [d for d in load_layer_suites(layer) if d.partition_by]
+    assert partitioned
+    with duckdb.connect(str(copy), read_only=True) as con:
+        for definition in partitioned:
+            for site in (SITE, _SECOND_SITE):
+                rows = f"select * from {_BATCH_TABLE} order by rowid"
+                _materialize_batch(con, definition, None, None)
+                whole = [row for row in con.execute(rows).fetchall() if row[-1] in ("", site)]
+                _materialize_batch(con, definition, None, [site])
+                assert con.execute(rows).fetchall() == whole, f"{definition.name}, site {site}"
 
 
 @pytest.mark.parametrize("suite_file", SUITE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -1,5 +1,5 @@
-"""A new transfer at one site restages and revalidates that site only, and stages what a build from
-scratch stages.
+"""A new transfer at one site restages, rebuilds and revalidates that site only, and builds what a
+build from scratch builds.
 
 Sites KZ80 and KZ81 send one transfer each (first refresh: every site built and validated). Then
 KZ80 sends T2 (second refresh): subject 001's baseline LVEF corrected 27.5 -> 30.0, subject 002
@@ -13,6 +13,7 @@ import pytest
 
 from conftest import build_database, run_dbt, run_refresh
 from orchestration.build_state import record_publication, sites_changed_since_publication
+from orchestration.publishing import PUBLISHED_SCHEMAS, publish
 from transfer_factory import minimal_rows, write_transfer
 
 CHANGED, UNCHANGED = "KZ80", "KZ81"
@@ -38,12 +39,12 @@ def refreshed(tmp_path_factory):
     write_transfer(landing, CHANGED, T2, _second_transfer_rows())
     second = run_refresh(landing, warehouse)
     assert second.returncode == 0, second.stderr
-    # staging built from scratch on a copy, for comparison (the later models are tables of staging)
+    # every model built from scratch on a copy, for comparison
     (root / "rebuilt").mkdir()
     rebuilt = root / "rebuilt" / "warehouse.duckdb"
     shutil.copyfile(build_database(warehouse), build_database(rebuilt))
-    staged = run_dbt(rebuilt, "run", "--full-refresh", "--select", "path:models/staging")
-    assert staged.returncode == 0, staged.stdout
+    built = run_dbt(rebuilt, "run", "--full-refresh")
+    assert built.returncode == 0, built.stdout
     return warehouse, rebuilt, first.stderr, second.stderr
 
 
@@ -90,22 +91,39 @@ def test_the_changed_site_is_restaged_and_the_other_kept(refreshed):
     ]
 
 
-def test_incremental_staging_equals_staging_from_scratch(refreshed):
-    warehouse, rebuilt, *_ = refreshed
-    with duckdb.connect(str(build_database(warehouse)), read_only=True) as con:
-        con.execute(f"ATTACH '{build_database(rebuilt)}' AS rebuilt (READ_ONLY)")
+def _assert_same_tables(database, other, schemas, expected_tables):
+    """Every table of `schemas` in `database` holds the same rows (as a multiset) as in `other`."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        con.execute(f"ATTACH '{other}' AS other (READ_ONLY)")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'staging' ORDER BY ALL"
+            "AND schema_name IN (SELECT unnest(?::VARCHAR[])) ORDER BY ALL",
+            [list(schemas)],
         ).fetchall()
-        assert len(tables) == 12
+        assert len(tables) == expected_tables
         for schema, table in tables:
-            here, there = f'"{schema}"."{table}"', f'rebuilt."{schema}"."{table}"'
+            here, there = f'"{schema}"."{table}"', f'other."{schema}"."{table}"'
             differ = con.execute(
                 f"SELECT count(*) FROM ((SELECT * FROM {here} EXCEPT ALL SELECT * FROM {there}) "
                 f"UNION ALL (SELECT * FROM {there} EXCEPT ALL SELECT * FROM {here}))"
             ).fetchone()[0]
-            assert differ == 0, f"{schema}.{table}: {differ} rows differ from a rebuild"
+            assert differ == 0, f"{schema}.{table}: {differ} rows differ"
+
+
+def test_incremental_build_equals_build_from_scratch(refreshed):
+    warehouse, rebuilt, *_ = refreshed
+    _assert_same_tables(build_database(warehouse), build_database(rebuilt), ("staging", "intermediate", "marts"), 12 + 13 + 9)
+
+
+def test_incremental_publication_equals_publication_from_scratch(refreshed, tmp_path):
+    warehouse, _, _, second = refreshed
+    assert f"(the rows of sites {CHANGED} copied again)" in second
+    build_copy = tmp_path / "build.duckdb"
+    shutil.copyfile(build_database(warehouse), build_copy)
+    with duckdb.connect(str(build_copy)) as con:
+        from_scratch = publish(con, tmp_path / "from-scratch.duckdb")
+    assert not from_scratch.incremental
+    _assert_same_tables(warehouse, tmp_path / "from-scratch.duckdb", PUBLISHED_SCHEMAS, 9 + 12)
 
 
 def test_sites_changed_since_publication(tmp_path):
@@ -132,3 +150,17 @@ def test_a_publication_recorded_before_the_scope_columns_rebuilds_every_site(tmp
     con.execute("CREATE TABLE ops.publications (PUBLISHED_AT TIMESTAMP NOT NULL, FINGERPRINT VARCHAR NOT NULL, PATH VARCHAR NOT NULL)")
     con.execute("INSERT INTO ops.publications VALUES (now(), 'fingerprint', 'warehouse.duckdb')")
     assert sites_changed_since_publication(con) is None
+
+
+def test_an_incremental_build_tests_the_rebuilt_sites_rows_and_dbt_test_every_row(refreshed, tmp_path):
+    warehouse, *_ = refreshed
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(build_database(warehouse), build_database(copy))
+    with duckdb.connect(str(build_database(copy))) as con:
+        assert con.execute("SELECT SITEID FROM ops.rebuilt_sites").fetchall() == [(CHANGED,)]
+        con.execute(f"UPDATE marts.adeff SET STUDYID = 'NCT00000000' WHERE SITEID = '{UNCHANGED}'")
+    built = run_dbt(copy, "build", "--select", "adeff")  # rebuilds KZ80's rows, tests them
+    assert built.returncode == 0, built.stdout
+    tested = run_dbt(copy, "test", "--select", "adeff")
+    assert tested.returncode == 1
+    assert "FAIL 1 accepted_values_adeff_STUDYID__NCT04325594" in tested.stdout

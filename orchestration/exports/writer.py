@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from orchestration.exports.files import (
     MANIFEST, atomic_file, previous_files, remove_partial_files, sync_folder, write_manifest,
 )
 from orchestration.exports.labels import load_variables
+from orchestration.exports.row_order import ordered
 from orchestration.exports.xpt import XPT_DATASETS, check_xpt_plan, plan_dataset, write_xpt
 from orchestration.warehouse import connect
 
@@ -42,19 +44,40 @@ def write_exports(published: Path, out_dir: Path) -> Exports:
         plans = [plan_dataset(con, table) for table in XPT_DATASETS]
         for plan in plans:
             check_xpt_plan(plan, variables.get(plan.table, {}))
+        # Each mart is sorted once, into its Parquet file; the CSV and XPT files read that file.
+        # The XPT files are written on a second connection while DuckDB writes the CSV files:
+        # much of XPT writing is Python, on one core, while DuckDB's COPY uses every core.
+        xpt_plans = {plan.table: plan for plan in plans}
         files: dict[str, int] = {}
-        for table in tables:
-            files[f"{table}.parquet"] = _copy(con, table, out_dir / f"{table}.parquet", PARQUET_OPTIONS)
-            files[f"{table}.csv"] = _copy(con, table, out_dir / f"{table}.csv", CSV_OPTIONS)
-        for plan in plans:
-            with atomic_file(out_dir / f"{plan.table}.xpt") as partial:
-                files[f"{plan.table}.xpt"] = write_xpt(con, plan, variables[plan.table], partial)
+        xpt_con = con.cursor()
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                xpt_files = []
+                for table in sorted(tables, key=lambda t: t not in xpt_plans):  # the XPT datasets first
+                    parquet = out_dir / f"{table}.parquet"
+                    query = ordered(f'SELECT * FROM {MARTS_SCHEMA}."{table}"', table)
+                    files[parquet.name] = _copy(con, query, parquet, PARQUET_OPTIONS)
+                    in_order = f"read_parquet({_literal(parquet)})"
+                    if table in xpt_plans:
+                        xpt_files.append(pool.submit(
+                            _write_xpt_file, xpt_con, xpt_plans[table], variables[table], out_dir, in_order))
+                    files[f"{table}.csv"] = _copy(con, f"SELECT * FROM {in_order}", out_dir / f"{table}.csv", CSV_OPTIONS)
+                for written in xpt_files:
+                    files.update(written.result())
+        finally:
+            xpt_con.close()
     finally:
         con.close()
     removed = _remove_stale(out_dir, previous_files(out_dir) - set(files))
     write_manifest(out_dir, published, files)
     sync_folder(out_dir)
     return Exports(out_dir, files, removed)
+
+
+def _write_xpt_file(con: duckdb.DuckDBPyConnection, plan, variables, out_dir: Path, source: str) -> dict[str, int]:
+    name = f"{plan.table}.xpt"
+    with atomic_file(out_dir / name) as partial:
+        return {name: write_xpt(con, plan, variables, partial, source)}
 
 
 def _marts_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -67,11 +90,14 @@ def _marts_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
-def _copy(con: duckdb.DuckDBPyConnection, table: str, target: Path, options: str) -> int:
+def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, options: str) -> int:
     with atomic_file(target) as partial:
-        path = str(partial).replace("'", "''")
-        (rows,) = con.execute(f"COPY (SELECT * FROM {MARTS_SCHEMA}.\"{table}\") TO '{path}' ({options})").fetchone()
+        (rows,) = con.execute(f"COPY ({query}) TO {_literal(partial)} ({options})").fetchone()
     return rows
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _remove_stale(out_dir: Path, names: set[str]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.exports.labels import XptVariable
+from orchestration.exports.row_order import ordered
 
 # Mart table -> dataset label. Also the list of tables exported as XPT.
 XPT_DATASETS = {
@@ -140,15 +141,19 @@ def check_xpt_plan(plan: XptPlan, variables: dict[str, XptVariable]) -> None:
     check_xpt_columns(plan.table, {c.name: c.width for c in plan.columns}, variables)
 
 
-def write_xpt(con: duckdb.DuckDBPyConnection, plan: XptPlan, variables: dict[str, XptVariable], path: Path) -> int:
-    """Check the dataset against XPT v5's limits and write it to `path`, chunk by chunk; the rows."""
+def write_xpt(
+    con: duckdb.DuckDBPyConnection, plan: XptPlan, variables: dict[str, XptVariable], path: Path, source: str | None = None,
+) -> int:
+    """Check the dataset against XPT v5's limits and write it to `path`, chunk by chunk; the rows.
+    `source`: SQL of the mart's rows in their order (default: the mart, sorted)."""
     check_xpt_plan(plan, variables)
     stamp = datetime.now(timezone.utc).strftime("%d%b%y:%H:%M:%S").upper()
     with path.open("wb") as out:
         out.write(_library_header(stamp))
         out.write(_member_header(plan, variables, stamp))
+        parts = _record_parts_sql(plan.columns)
         cursor = con.execute(
-            f'SELECT {", ".join(f"{c.select} AS c{i}" for i, c in enumerate(plan.columns))} FROM marts."{plan.table}"'
+            f"SELECT {parts} FROM {source}" if source else ordered(f'SELECT {parts} FROM marts."{plan.table}"', plan.table)
         )
         written = 0
         while True:
@@ -212,18 +217,30 @@ def _format_parts(sas_format: str) -> tuple[str, int, int]:
     return match[1], int(match[2] or 0), int(match[3] or 0)
 
 
+def _record_parts_sql(columns: list[XptColumn]) -> str:
+    """The select list of the records' parts: each number as c<i>, and every text column of a row
+    in one string (each padded to its width in bytes, in column order) as `texts`: one Python
+    string per row instead of one per value, the larger part of the writing time."""
+    numbers = [f"{c.select} AS c{i}" for i, c in enumerate(columns) if not c.width]
+    texts = [c.select for c in columns if c.width]
+    return ", ".join(numbers + ([f"{' || '.join(texts)} AS texts"] if texts else []))
+
+
 def _observations(columns: list[XptColumn], chunk: pd.DataFrame) -> bytes:
     """The chunk's rows as fixed-length records: a column is a slice of bytes of each record."""
     records = np.empty((len(chunk), _record_length(columns)), dtype=np.uint8)
-    position = 0
+    text_width = sum(c.width for c in columns if c.width)
+    if text_width:  # each row's texts are `text_width` bytes: joined, they reshape to one row each
+        texts = np.frombuffer("".join(chunk["texts"].tolist()).encode("utf-8"), dtype=np.uint8).reshape(-1, text_width)
+    position = offset = 0
     for index, column in enumerate(columns):
-        values = chunk[f"c{index}"]
-        if column.width:  # text, already padded to `width` bytes: the values joined are the slice
-            data = "".join(values.tolist()).encode("utf-8")
-            records[:, position:position + column.width] = np.frombuffer(data, dtype=np.uint8).reshape(-1, column.width)
+        if column.width:
+            records[:, position:position + column.width] = texts[:, offset:offset + column.width]
             position += column.width
+            offset += column.width
         else:
-            bits = _ibm_doubles(values.to_numpy(dtype=np.float64, na_value=np.nan), column.name)
+            values = chunk[f"c{index}"].to_numpy(dtype=np.float64, na_value=np.nan)
+            bits = _ibm_doubles(values, column.name)
             records[:, position:position + 8] = bits.astype(">u8").view(np.uint8).reshape(-1, 8)
             position += 8
     return records.tobytes()

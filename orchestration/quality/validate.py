@@ -439,12 +439,26 @@ def _materialize_batch(con, definition: SuiteDefinition, transfers, sites) -> li
     if sites is not None and definition.partition_by:
         where = f"where {partition} in (select unnest($regenheart_sites::varchar[]))"
         parameters["regenheart_sites"] = ["", *sites]
+        query = _own_table_scoped(query, definition.table, where)
     con.execute(
         f"create or replace temporary table {_BATCH_TABLE} as "
         f"select *, {partition} as {_PARTITION} from (\n{query}\n) as batch {where}",
         parameters,
     )
     return con.execute(f"select {_PARTITION}, count(*) from {_BATCH_TABLE} group by all order by all").fetchall()
+
+
+def _own_table_scoped(query: str, table: str, where: str) -> str:
+    """The batch query reading its own table's rows of the validated sites only (filtered before
+    the query's sorts, windows and joins, not after them): every `from <table> [as alias]` becomes
+    `from (select * from <table> <where>) as alias`. A partitioned suite's query computes a row
+    from rows of the same partition (same site), so its rows of those sites are the same."""
+    alias = table.rsplit(".", 1)[-1]
+
+    def scoped(match: re.Match) -> str:
+        return f"from (select * from {table} {where}) as {match.group(1) or alias}"
+
+    return re.compile(rf"\bfrom\s+{re.escape(table)}\b(?:\s+as\s+(\w+))?", re.IGNORECASE).sub(scoped, query)
 
 
 def _batch_frames(con, definition: SuiteDefinition, sizes, chunk_cells) -> Iterator[Any]:

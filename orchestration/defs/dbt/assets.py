@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.build_state import write_rebuilt_sites
 from orchestration.defs.dbt.project import regenheart_dbt_project
 from orchestration.defs.ingest.assets import changed_sites_of_run
 from orchestration.defs.resources import WarehouseResource
@@ -34,10 +35,14 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # "buildable": a test runs in the step that builds the last of the models it reads.
     args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
     # Staging is incremental by site (macros/staging/staged_by_site.sql): it restages only the
-    # sites whose latest transfer changed, when this run's ingestion says the code is the one the
-    # last publication was built with. Anything else (first build, new code, --rebuild, a dbt step
-    # run alone) rebuilds every model from scratch.
-    if changed_sites_of_run(context) is None:
+    # sites whose latest transfer changed; the per-subject intermediate and marts models rebuild
+    # only the sites in ops.rebuilt_sites (macros/rebuilt_sites.sql). Both when this run's
+    # ingestion says the code is the one the last publication was built with. Anything else (first
+    # build, new code, --rebuild, a dbt step run alone) rebuilds every model from scratch.
+    sites = changed_sites_of_run(context)
+    with warehouse.connection() as con:
+        write_rebuilt_sites(con, sites)
+    if sites is None:
         args.append("--full-refresh")
     yield from dbt.cli(args, context=context, target_path=_dbt_target_path(warehouse)).stream()
 

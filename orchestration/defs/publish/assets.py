@@ -11,6 +11,7 @@ from orchestration.build_state import record_publication
 from orchestration.defs.checks.gx_gates import GATE_CHECK_NAMES
 from orchestration.defs.dbt.assets import MARTS_KEYS
 from orchestration.defs.history.assets import HISTORY_FILE_KEYS, HISTORY_TRANSFERS
+from orchestration.defs.ingest.assets import changed_sites_of_run
 from orchestration.defs.resources import WarehouseResource
 from orchestration.publishing import PUBLISHED_SCHEMAS, STORAGE_VERSION, publish
 
@@ -35,21 +36,25 @@ def _failed_gates(context) -> list[str]:
     kinds={"duckdb"},
     description=(
         f"REGENHEART_WAREHOUSE: schemas {', '.join(PUBLISHED_SCHEMAS)} copied from the build database "
-        f"into a new file (DuckDB storage {STORAGE_VERSION}) renamed over the old one."
+        f"into a new file (DuckDB storage {STORAGE_VERSION}) renamed over the old one; when only some sites "
+        "changed, the new file is a copy of the old one with those sites' rows copied again."
     ),
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     problems = _failed_gates(context)
     if problems:
         raise dg.Failure("not published: " + "; ".join(problems), allow_retries=False)
+    sites = changed_sites_of_run(context)
     with warehouse.connection() as con:
-        publication = publish(con, warehouse.published_path)
+        publication = publish(con, warehouse.published_path, sites)
         record_publication(con, warehouse.published_path)
-    context.log.info(f"published {len(publication.tables)} tables to {publication.path}")
+    how = f"the rows of sites {', '.join(sites) or '(none)'} copied again" if publication.incremental else "every table copied"
+    context.log.info(f"published {len(publication.tables)} tables to {publication.path} ({how})")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(publication.path)),
             "storage_version": STORAGE_VERSION,
+            "incremental": publication.incremental,
             "tables": dg.MetadataValue.json(publication.tables),
         }
     )

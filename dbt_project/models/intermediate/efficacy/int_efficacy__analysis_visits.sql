@@ -1,9 +1,11 @@
 -- Analysis visits of the daily values (DTS section 4): AVISIT/AVISITN from the study day, the
 -- baseline record (ABLFL) and the one record used for each analysis visit (ANL01FL).
+{{ incremental_by_site() }}
 with
 
 daily_values as (
     select * from {{ ref('int_efficacy__daily_values') }}
+    where {{ in_rebuilt_sites() }}
 ),
 
 visit_windows as (

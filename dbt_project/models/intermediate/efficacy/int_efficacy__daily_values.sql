@@ -1,10 +1,12 @@
 -- One analysed value per subject x parameter x date: the mean of that date's values; on the
 -- infusion date the post-infusion values are averaged apart from the pre-infusion ones (PREINFFL).
 -- Floating-point sums and means are ordered (`avg(x order by ...)`): a rebuild gives the same bits.
+{{ incremental_by_site() }}
 with
 
 observations as (
     select * from {{ ref('int_efficacy__observations') }}
+    where {{ in_rebuilt_sites() }}
 ),
 
 -- Values of the same subject, parameter, date and side of the infusion; the first one (earliest

@@ -1,10 +1,12 @@
 -- Efficacy observations of SAFFL subjects: every analysable source value of the measured parameters
 -- and every questionnaire score, with its study day and whether it was taken before the infusion.
+{{ incremental_by_site() }}
 with
 
 treatment_start as (
     select STUDYID, USUBJID, TRTSDTM, TRTSDT
     from {{ ref('int_treatment_start') }}
+    where {{ in_rebuilt_sites() }}
 ),
 
 catalog as (
@@ -16,6 +18,7 @@ measured as (
     select SITEID, USUBJID, PARAMCD, PARAM, PARAMU, PARAMN, SRCDOM, SRCRECID, SOURCE_LINE, VISIT,
            ADT, ADTM, AVAL, AVALC, BLQFL, ALQFL
     from {{ ref('int_assessments') }}
+    where {{ in_rebuilt_sites() }}
 ),
 
 -- Questionnaire scores: date-only, SRCDOM 'qs', no single source record (SRCRECID NULL)
@@ -32,6 +35,7 @@ scored as (
         null::varchar as ALQFL
     from {{ ref('int_efficacy__questionnaire_scores') }} as scores
     inner join catalog using (PARAMCD)
+    where {{ in_rebuilt_sites('scores.SITEID') }}
 ),
 
 observations as (

@@ -2,6 +2,7 @@
 -- that can be computed: MLHFQTOT, MLHFQPHY, MLHFQEMO, KCCQPL, KCCQSF, KCCQQL, KCCQSL, KCCQOSS.
 -- Item membership, rescaling maximum and not-applicable code come from the questionnaire_items seed.
 -- Floating-point sums and means are ordered (`avg(x order by ...)`): a rebuild gives the same bits.
+{{ incremental_by_site() }}
 with
 
 items as (
@@ -48,6 +49,7 @@ answers as (
     inner join items using (QSCAT, QSTESTCD)
     where not qs.ROW_EXCLUDED
       and qs.QSDT is not null
+      and {{ in_rebuilt_sites('qs.SITEID') }}
 ),
 
 -- ANSWER: the item's answer, missing when unanswered or given the not-applicable code (KCCQ 6)

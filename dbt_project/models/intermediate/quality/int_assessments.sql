@@ -1,23 +1,24 @@
 -- One row per analysable source value of the directly measured parameters (echo, CT, NT-proBNP,
 -- NYHA, 6-minute walk, SF-12 scores), long form, named by the parameter_catalog seed. Excluded
 -- values (data issues) are already NULL in staging and do not appear.
+{{ incremental_by_site() }}
 with
 
 echo_values as (
     select SITEID, USUBJID, 'echo' as SRCDOM, RECID, SOURCE_LINE, VISIT, ECHODT as ADT, null::timestamp as ADTM, SRCVAR, AVAL
-    from (select * from {{ ref('stg_edc__echo') }} where not ROW_EXCLUDED)
+    from (select * from {{ ref('stg_edc__echo') }} where not ROW_EXCLUDED and {{ in_rebuilt_sites() }})
     unpivot (AVAL for SRCVAR in (LVEF, LVEDV, LVESV, LVEDD, LVESD))
 ),
 
 ct_values as (
     select SITEID, USUBJID, 'ct' as SRCDOM, RECID, SOURCE_LINE, VISIT, CTDT as ADT, null::timestamp as ADTM, SRCVAR, AVAL
-    from (select * from {{ ref('stg_edc__ct') }} where not ROW_EXCLUDED)
+    from (select * from {{ ref('stg_edc__ct') }} where not ROW_EXCLUDED and {{ in_rebuilt_sites() }})
     unpivot (AVAL for SRCVAR in (LVEF, LVEDV, LVESV, IVS, LVPW))
 ),
 
 fs_values as (
     select SITEID, USUBJID, 'fs' as SRCDOM, RECID, SOURCE_LINE, VISIT, FSDT as ADT, null::timestamp as ADTM, SRCVAR, AVAL
-    from (select * exclude (NYHA), NYHA::double as NYHA from {{ ref('stg_edc__fs') }} where not ROW_EXCLUDED)
+    from (select * exclude (NYHA), NYHA::double as NYHA from {{ ref('stg_edc__fs') }} where not ROW_EXCLUDED and {{ in_rebuilt_sites() }})
     unpivot (AVAL for SRCVAR in (NYHA, SMWD))
 ),
 
@@ -25,7 +26,7 @@ sf12_values as (
     select SITEID, USUBJID, 'qs' as SRCDOM, RECID, SOURCE_LINE, VISIT, QSDT as ADT, null::timestamp as ADTM,
         QSTESTCD as SRCVAR, QSSTRESN as AVAL
     from {{ ref('stg_edc__qs') }}
-    where not ROW_EXCLUDED and QSCAT = 'SF12' and QSSTRESN is not null
+    where not ROW_EXCLUDED and QSCAT = 'SF12' and QSSTRESN is not null and {{ in_rebuilt_sites() }}
 ),
 
 plain_numbers as (
@@ -49,7 +50,7 @@ measured as (
         BLQFL,
         ALQFL
     from {{ ref('stg_edc__lb') }}
-    where not ROW_EXCLUDED and LBSTRESN is not null
+    where not ROW_EXCLUDED and LBSTRESN is not null and {{ in_rebuilt_sites() }}
 )
 
 select

@@ -1,10 +1,11 @@
 -- One row per data issue found in each site's latest transfer: every ISSUES entry of every staged
 -- file, with the record it belongs to.
+{{ incremental_by_site() }}
 with
 
 issues as (
     {% for file in dts_files() %}
-    {{ issues_of(ref('stg_edc__' ~ file), file) }}
+    {{ issues_of('(select * from ' ~ ref('stg_edc__' ~ file) ~ ' where ' ~ in_rebuilt_sites() ~ ')', file) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 )

@@ -2,6 +2,7 @@
 -- changed, against the site's previous loaded transfer (extract-id order), read from history: a
 -- version opened by the latest transfer is new, one it closed is gone; a record with both changed.
 -- Rows without a RECID cannot be matched across transfers: they show as added and deleted.
+{{ incremental_by_site() }}
 with
 
 ranked_transfers as (
@@ -10,6 +11,7 @@ ranked_transfers as (
         EXTRACT_ID,
         row_number() over (partition by SITEID order by EXTRACT_ID desc) as RECENCY
     from ({{ loaded_transfers() }})
+    where {{ in_rebuilt_sites() }}
 ),
 
 latest_two as (

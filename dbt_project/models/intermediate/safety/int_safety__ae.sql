@@ -1,5 +1,6 @@
 -- Analysis variables of each adverse event of an infused subject (DTS sections 4 and 8):
 -- onset imputation, study day, treatment-emergence, primary window, relatedness.
+{{ incremental_by_site('USUBJID') }}
 with
 
 adverse_events as (
@@ -18,7 +19,7 @@ adverse_events as (
         AEREL,
         AEOUT
     from {{ ref('stg_edc__ae') }}
-    where not ROW_EXCLUDED
+    where not ROW_EXCLUDED and {{ in_rebuilt_sites() }}
 ),
 
 -- only infused subjects have AE analysis variables (treatment start is their reference)

@@ -1,17 +1,18 @@
 -- Death per subject (DTS section 8): one row per subject of stg_edc__dm.
+{{ incremental_by_site('USUBJID') }}
 with
 
 subjects as (
     select distinct USUBJID
     from {{ ref('stg_edc__dm') }}
-    where not ROW_EXCLUDED
+    where not ROW_EXCLUDED and {{ in_rebuilt_sites() }}
 ),
 
 -- death recorded in disposition: the earliest DEATH record's date
 death_record as (
     select USUBJID, min(DSSTDT) as DSDTHDT
     from {{ ref('stg_edc__ds') }}
-    where not ROW_EXCLUDED and DSDECOD = 'DEATH'
+    where not ROW_EXCLUDED and DSDECOD = 'DEATH' and {{ in_rebuilt_sites() }}
     group by USUBJID
 ),
 
@@ -19,7 +20,7 @@ death_record as (
 fatal_ae as (
     select USUBJID, min(AENDT) as AEDTHDT
     from {{ ref('stg_edc__ae') }}
-    where not ROW_EXCLUDED and AEOUT = 'FATAL'
+    where not ROW_EXCLUDED and AEOUT = 'FATAL' and {{ in_rebuilt_sites() }}
     group by USUBJID
 )
 

@@ -1,16 +1,17 @@
 -- End of study per subject (contract marts.adsl): one row per subject of stg_edc__dm.
+{{ incremental_by_site('USUBJID') }}
 with
 
 subjects as (
     select distinct USUBJID
     from {{ ref('stg_edc__dm') }}
-    where not ROW_EXCLUDED
+    where not ROW_EXCLUDED and {{ in_rebuilt_sites() }}
 ),
 
 disposition as (
     select USUBJID, RECID, DSDECOD, DSSTDT
     from {{ ref('stg_edc__ds') }}
-    where not ROW_EXCLUDED and DSDECOD is not null
+    where not ROW_EXCLUDED and DSDECOD is not null and {{ in_rebuilt_sites() }}
 ),
 
 -- COMPLFL source: the subject's earliest COMPLETED record

@@ -1,12 +1,13 @@
 -- Eligibility per subject (DTS section 5): one row per subject of stg_edc__dm.
 -- The criteria and the answer each must have come from the IETESTCD code list (DECODE INCLUSION:
 -- the criterion must be met, answer 'Y'; EXCLUSION: it must not apply, answer 'N').
+{{ incremental_by_site('USUBJID') }}
 with
 
 subjects as (
     select distinct USUBJID
     from {{ ref('stg_edc__dm') }}
-    where not ROW_EXCLUDED
+    where not ROW_EXCLUDED and {{ in_rebuilt_sites() }}
 ),
 
 -- EXPECTED: the answer that keeps a subject eligible, from the criterion's category in the code list
@@ -21,7 +22,7 @@ criteria as (
 answers as (
     select USUBJID, IETESTCD, IEORRES
     from {{ ref('stg_edc__ie') }}
-    where not ROW_EXCLUDED
+    where not ROW_EXCLUDED and {{ in_rebuilt_sites() }}
 ),
 
 -- each subject x criterion: its records, how many carry a usable answer, whether all are as expected

@@ -1,9 +1,11 @@
 -- Contract marts.adeff: one row per SAFFL subject x parameter x analysed date (two on the infusion
 -- date when it has pre- and post-infusion values), with analysis visit, baseline and change.
+{{ incremental_by_site() }}
 with
 
 analysis_visits as (
     select * from {{ ref('int_efficacy__analysis_visits') }}
+    where {{ in_rebuilt_sites() }}
 ),
 
 -- BASE: the AVAL of the baseline record (ABLFL), on every record of the subject's parameter

@@ -1,9 +1,11 @@
 -- Contract marts.subject_visits: one row per SAFFL subject x analysis visit (Baseline, Month 1,
 -- Month 3, Month 6), present even when the visit is missing, with each parameter's ANL01FL value.
+{{ incremental_by_site('USUBJID') }}
 with
 
 subjects as (
     select USUBJID from {{ ref('int_treatment_start') }}
+    where {{ in_rebuilt_sites() }}
 ),
 
 visits as (
@@ -21,7 +23,7 @@ grid as (
 analysed as (
     select USUBJID, AVISITN, PARAMCD, AVAL
     from {{ ref('adeff') }}
-    where ANL01FL = 'Y'
+    where ANL01FL = 'Y' and {{ in_rebuilt_sites() }}
 ),
 
 -- One column per parameter holding its ANL01FL AVAL (NULL when missing)

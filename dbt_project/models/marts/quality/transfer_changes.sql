@@ -1,5 +1,6 @@
 -- What changed between each site's last two loaded transfers, for data managers: one row per
 -- record added or deleted, one per field changed (with the old and the new value).
+{{ incremental_by_site() }}
 select
     SITEID,
     PREVIOUS_EXTRACT,
@@ -13,3 +14,4 @@ select
     NEW_VALUE,
     SOURCE_LINE
 from {{ ref('int_transfer_changes') }}
+where {{ in_rebuilt_sites() }}

@@ -1,10 +1,11 @@
 -- Contract marts.adsl: one row per subject of each site's latest good transfer (stg_edc__dm).
+{{ incremental_by_site() }}
 with
 
 demographics as (
     select SITEID, SUBJID, USUBJID, SEX, BRTHYR, CONSDT, ICDIND, ICDIMP, ETIOLCONF
     from {{ ref('stg_edc__dm') }}
-    where not ROW_EXCLUDED
+    where not ROW_EXCLUDED and {{ in_rebuilt_sites() }}
 ),
 
 -- baselines: the ABLFL record of each parameter the subject level carries
@@ -16,7 +17,7 @@ baselines as (
         max(AVAL) filter (where PARAMCD = 'NTPROBNP') as BNTPROBN,
         max(AVAL) filter (where PARAMCD = 'SMWD') as BSMWD
     from {{ ref('adeff') }}
-    where ABLFL = 'Y'
+    where ABLFL = 'Y' and {{ in_rebuilt_sites() }}
     group by USUBJID
 ),
 
@@ -27,7 +28,7 @@ echo_lvef as (
         bool_or(ABLFL = 'Y' and AVAL is not null) as HAS_BASELINE,
         bool_or(ANL01FL = 'Y' and AVISITN in (1, 3, 6) and AVAL is not null) as HAS_POSTBASELINE
     from {{ ref('adeff') }}
-    where PARAMCD = 'LVEFECHO'
+    where PARAMCD = 'LVEFECHO' and {{ in_rebuilt_sites() }}
     group by USUBJID
 ),
 
