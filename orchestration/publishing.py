@@ -75,11 +75,13 @@ def _copy_tables(build: duckdb.DuckDBPyConnection, partial: Path, sites: list[st
     options = "" if sites is not None else f" (STORAGE_VERSION '{STORAGE_VERSION}')"
     build.execute(f"ATTACH '{partial}' AS {alias}{options}")
     tables: dict[str, int] = {}
+    database = build.execute("SELECT current_database()").fetchone()[0]
     try:
         for schema, table in _published_tables(build):
             source, target = f'{schema}."{table}"', f'{alias}.{schema}."{table}"'
-            site = _site_expression(build, schema, table) if sites is not None else None
-            if site is not None and _same_columns(build, alias, schema, table):
+            columns = _columns(build, database, schema, table)
+            site = _site_expression([name for name, _ in columns]) if sites is not None else None
+            if site is not None and columns == _columns(build, alias, schema, table):
                 scope = f"{site} IN (SELECT unnest(?::VARCHAR[]))"
                 build.execute(f"DELETE FROM {target} WHERE {scope}", [sites])
                 build.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {scope}", [sites])
@@ -113,16 +115,9 @@ def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: 
     ).fetchall()
 
 
-def _same_columns(con: duckdb.DuckDBPyConnection, alias: str, schema: str, table: str) -> bool:
-    database = con.execute("SELECT current_database()").fetchone()[0]
-    return _columns(con, alias, schema, table) == _columns(con, database, schema, table)
-
-
-def _site_expression(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
-    """SQL giving a row's site: SITEID, else the site part of USUBJID (NCT04325594-<SITEID>-<SUBJID>);
-    None for a table without either (copied whole)."""
-    database = con.execute("SELECT current_database()").fetchone()[0]
-    names = {name for name, _ in _columns(con, database, schema, table)}
+def _site_expression(names: list[str]) -> str | None:
+    """SQL giving a row's site from a table's columns `names`: SITEID, else the site part of USUBJID
+    (NCT04325594-<SITEID>-<SUBJID>); None for a table without either (copied whole)."""
     if "SITEID" in names:
         return "SITEID"
     if "USUBJID" in names:
