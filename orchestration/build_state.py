@@ -27,6 +27,10 @@ from orchestration.warehouse import RAW_SCHEMA
 
 PUBLICATIONS_TABLE = "ops.publications"
 REBUILT_SITES_TABLE = "ops.rebuilt_sites"
+OUTPUTS_TABLE = "ops.outputs"
+# What is written from each publication, beside the published file (relative to its folder): a
+# refresh that finds nothing new still writes an output that is missing or behind the publication.
+OUTPUT_FILES = {"study_report": Path("reports") / "study_report.html", "exports": Path("exports") / "manifest.json"}
 NOTHING_NEW = "nothing new since the last publication: the published warehouse is current, nothing to rebuild"
 _CODE_FOLDERS = (DBT_PROJECT_DIR, REPO_ROOT / "expectations", REPO_ROOT / "orchestration")
 _CODE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
@@ -55,14 +59,28 @@ def sites_changed_since_publication(con: duckdb.DuckDBPyConnection) -> list[str]
     """The sites with a transfer (loaded or rejected) that the last publication was not built
     from, when that publication was built by this code; None when every site must be rebuilt and
     validated: nothing published yet, or published by other code (a model, rule or suite changed)."""
+    unpublished = _transfers_since_publication(con)
+    return None if unpublished is None else sorted({site for site, _, _ in unpublished})
+
+
+def loaded_transfers_to_validate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """The LOADED transfers the raw gate validates: those no publication by this code was built
+    from (every LOADED transfer when there is none). Not only this run's: a transfer loaded by a
+    run whose gates failed is validated again by every later run until a publication includes it."""
+    unpublished = _transfers_since_publication(con)
+    transfers = _transfers(con) if unpublished is None else unpublished
+    return [(site, extract) for site, extract, status in transfers if status == "LOADED"]
+
+
+def _transfers_since_publication(con) -> list[tuple[str, str, str]] | None:
     _ensure_table(con)
     row = con.execute(
         f"SELECT CODE_DIGEST, TRANSFERS FROM {PUBLICATIONS_TABLE} ORDER BY PUBLISHED_AT DESC LIMIT 1"
-    ).fetchone()
-    if row is None or row[0] != code_digest() or row[1] is None:
+    ).fetchall()
+    if not row or row[0][0] != code_digest() or row[0][1] is None:
         return None
-    published = {tuple(transfer) for transfer in json.loads(row[1])}
-    return sorted({site for site, extract, status in _transfers(con) if (site, extract, status) not in published})
+    published = {tuple(transfer) for transfer in json.loads(row[0][1])}
+    return [transfer for transfer in _transfers(con) if transfer not in published]
 
 
 def write_rebuilt_sites(con: duckdb.DuckDBPyConnection, sites: list[str] | None) -> None:
@@ -73,15 +91,13 @@ def write_rebuilt_sites(con: duckdb.DuckDBPyConnection, sites: list[str] | None)
     con.execute(f"CREATE OR REPLACE TABLE {REBUILT_SITES_TABLE} (SITEID VARCHAR NOT NULL PRIMARY KEY)")
     if sites is None:
         con.execute(f"INSERT INTO {REBUILT_SITES_TABLE} SELECT DISTINCT SITEID FROM {RAW_SCHEMA}.transfer_log")
-    else:
+    elif sites:
         con.executemany(f"INSERT INTO {REBUILT_SITES_TABLE} VALUES (?)", [[site] for site in sorted(set(sites))])
 
 
 def last_published_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     """None before the first publication; reads only (a read-only connection will do)."""
-    if not con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = 'publications'"
-    ).fetchone()[0]:
+    if not _has_table(con, "publications"):
         return None
     row = con.execute(f"SELECT FINGERPRINT FROM {PUBLICATIONS_TABLE} ORDER BY PUBLISHED_AT DESC LIMIT 1").fetchone()
     return row[0] if row else None
@@ -90,6 +106,43 @@ def last_published_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
 def is_current(con: duckdb.DuckDBPyConnection, published: Path) -> bool:
     """The published file exists and was built from exactly what the build database holds now."""
     return published.exists() and last_published_fingerprint(con) == current_fingerprint(con)
+
+
+def latest_publication(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The last publication's id (when it was published, UTC), None before the first; reads only."""
+    if not _has_table(con, "publications"):
+        return None
+    (published_at,) = con.execute(f"SELECT max(PUBLISHED_AT) FROM {PUBLICATIONS_TABLE}").fetchall()[0]
+    return None if published_at is None else published_at.isoformat()
+
+
+def record_output(con: duckdb.DuckDBPyConnection, output: str, publication: str | None) -> None:
+    """`output` (a key of OUTPUT_FILES) now shows the publication `publication`."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {OUTPUTS_TABLE} (OUTPUT VARCHAR PRIMARY KEY, PUBLICATION VARCHAR, WRITTEN_AT TIMESTAMP)")
+    con.execute(
+        f"INSERT OR REPLACE INTO {OUTPUTS_TABLE} VALUES (?, ?, ?)",
+        [output, publication, datetime.now(timezone.utc).replace(tzinfo=None)],
+    )
+
+
+def outputs_behind(con: duckdb.DuckDBPyConnection, published: Path) -> list[str]:
+    """The outputs (study report, exports) missing or not written from the last publication: a
+    step failed or the refresh was killed after publishing. Reads only."""
+    latest = latest_publication(con)
+    if latest is None:
+        return []
+    written = dict(con.execute(f"SELECT OUTPUT, PUBLICATION FROM {OUTPUTS_TABLE}").fetchall()) if _has_table(con, "outputs") else {}
+    return [
+        output for output, relative in OUTPUT_FILES.items()
+        if written.get(output) != latest or not (published.parent / relative).is_file()
+    ]
+
+
+def _has_table(con, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = ?", [table]
+    ).fetchall()[0][0])
 
 
 def record_publication(con: duckdb.DuckDBPyConnection, published: Path) -> None:

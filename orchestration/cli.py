@@ -1,13 +1,26 @@
 """`regenheart`: refresh the warehouse, generate sample transfers, build docs, query the marts.
 
-Exit codes of `refresh`: 0 every new transfer loaded and every step passed; 1 one or more
-transfers were rejected (the good ones were still built and published); 3 a step or a blocking gate
-failed (nothing was published); 2 wrong usage.
+Exit codes of `refresh`:
+  0  every new transfer was loaded and every step passed (or nothing was new)
+  1  one or more transfers were rejected, each printed with its reason; the good ones were still
+     loaded, built and published
+  2  wrong usage, or a missing landing folder
+  3  a step or a blocking gate failed. The last line says which: "nothing was published" (a step
+     up to publication, or a gate, failed: the published warehouse is as it was), or "the
+     warehouse WAS published" (the study report or the exports failed after publication; the
+     next refresh writes them again)
+  4  another refresh of the same warehouse still ran when --wait ran out; this one did nothing
+
+One refresh at a time: `refresh` holds an exclusive lock on <warehouse dir>/<stem>.refresh.lock
+(orchestration/refresh_lock.py) from before it first looks at the build database to its end, and
+a second one waits for it (--wait). Dagster runs started from the UI, the schedule or the sensor
+take the same lock.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -18,6 +31,8 @@ EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_FAILED = 3
+EXIT_BUSY = 4
+DEFAULT_WAIT_SECONDS = 3600
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,13 +43,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="regenheart", description=__doc__.splitlines()[0])
+    refresh_description, refresh_epilog = _refresh_help()
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     refresh = commands.add_parser(
         "refresh",
         help="load new complete transfers and rebuild the warehouse (the nightly job's work)",
-        description="Settings: REGENHEART_LANDING_DIR (default: the sample in seeds/landing), "
-        "REGENHEART_WAREHOUSE (default: data/warehouse.duckdb).",
+        description=refresh_description,
+        epilog=refresh_epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    refresh.add_argument(
+        "--wait",
+        type=_seconds,
+        default=DEFAULT_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="when another refresh of the same warehouse is running, wait up to SECONDS for it to end "
+        "(a line every minute), then exit 4 having done nothing; 0: do not wait (default: %(default)s)",
     )
     refresh.add_argument(
         "--rebuild",
@@ -74,6 +99,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refresh_help() -> tuple[str, str]:
+    """The refresh command's description and epilog: the settings, the exit codes (module docstring)."""
+    description = (
+        "Settings: REGENHEART_LANDING_DIR (default: the sample in seeds/landing),\n"
+        "REGENHEART_WAREHOUSE (default: data/warehouse.duckdb)."
+    )
+    return description, __doc__.split("\n\n", 1)[1].strip()
+
+
+def _seconds(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -86,8 +127,7 @@ def _say(line: str) -> None:
 
 
 def refresh_command(args) -> int:
-    from orchestration.build_state import NOTHING_NEW
-    from orchestration.refresh import nothing_new, run_refresh
+    from orchestration.refresh_lock import RefreshLockBusy, hold_refresh_lock
 
     settings = Settings.from_env()
     # dbt, run as a subprocess from its own folder, must see the same absolute paths.
@@ -96,6 +136,20 @@ def refresh_command(args) -> int:
     if not settings.landing_dir.is_dir():
         _say(f"regenheart: landing folder {settings.landing_dir} does not exist (REGENHEART_LANDING_DIR)")
         return EXIT_USAGE
+    with contextlib.ExitStack() as holding:
+        try:
+            holding.enter_context(hold_refresh_lock(settings.warehouse, args.wait, say=_say_refresh))
+        except RefreshLockBusy as busy:
+            waited = "" if args.wait else "; not waiting (--wait 0)"
+            _say(f"refresh: {busy}{waited}; nothing was done: run it again later, or wait longer with --wait SECONDS")
+            return EXIT_BUSY
+        return _refresh_holding_lock(settings, args)
+
+
+def _refresh_holding_lock(settings: Settings, args) -> int:
+    from orchestration.build_state import NOTHING_NEW
+    from orchestration.refresh import nothing_new, run_refresh
+
     if not (args.rebuild or args.rebuild_history) and nothing_new(settings):
         _say(f"refresh: landing {settings.landing_dir}, warehouse {settings.warehouse}")
         _say(f"refresh: {NOTHING_NEW} (checked before starting Dagster)")
@@ -105,10 +159,21 @@ def refresh_command(args) -> int:
         _say(f"REJECTED {rejection}")
     for failure in outcome.failures:
         _say(f"FAILED {failure}")
-    if outcome.failures:
-        _say("refresh failed: see the lines above")
-        return EXIT_FAILED
-    return _done(settings, rejected=bool(outcome.rejected))
+    if not outcome.failures:
+        return _done(settings, rejected=bool(outcome.rejected))
+    if outcome.published:
+        _say(
+            f"refresh failed after publishing: {', '.join(outcome.failed_steps) or 'a later step'} failed, but the "
+            "warehouse WAS published (analysts see the new build); the next refresh writes the study report and "
+            "the exports again"
+        )
+    else:
+        _say("refresh failed: nothing was published (the published warehouse is as it was); see the lines above")
+    return EXIT_FAILED
+
+
+def _say_refresh(line: str) -> None:
+    _say(f"refresh: {line}")
 
 
 def _done(settings: Settings, rejected: bool) -> int:

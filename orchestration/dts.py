@@ -6,12 +6,26 @@ The warehouse's own description of the DTS lives in README.md ("What the sites s
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 STUDY_ID = "NCT04325594"
 DTS_VERSION = "1.0"
 
 SITE_ID_PATTERN = re.compile(r"[A-Z0-9]{2,8}")
-EXTRACT_ID_PATTERN = re.compile(r"\d{8}T\d{6}Z")
+EXTRACT_ID_FORMAT = "%Y%m%dT%H%M%SZ"
+_EXTRACT_ID_PATTERN = re.compile(r"[0-9]{8}T[0-9]{6}Z")  # ASCII digits: \d would take any script's
+
+
+def is_extract_id(text: str) -> bool:
+    """A UTC extraction time YYYYMMDDTHHMMSSZ that exists (no month 13, no second 61)."""
+    if not _EXTRACT_ID_PATTERN.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text, EXTRACT_ID_FORMAT)
+    except ValueError:
+        return False
+    return True
+
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FIELDS = (

@@ -16,8 +16,9 @@ holding a record with the same content is one version. That gives the versions t
 Versions are compared on the file's DTS columns as the warehouse reads them: trimmed, blank as
 NULL, and a number written with a decimal comma (a `,` transfer) with a point, so `27,5` and `27.5`
 are one value and a change of the site's export settings is not a data change. The stored values
-are those normalised texts. Extra (non-DTS) columns are kept with the version that brought them
-but do not make a new version. Rows without a RECID cannot be followed across transfers: each
+are those normalised texts. History holds the DTS columns only: an extra column a site sends stays
+in raw (DTS section 3: kept in raw, ignored downstream), so that nothing outside the DTS, such as a
+patient's name, reaches the published file. Rows without a RECID cannot be followed across transfers: each
 distinct content of them is a record of its own.
 """
 
@@ -29,7 +30,8 @@ from typing import Callable
 import duckdb
 
 from orchestration import dts
-from orchestration.warehouse import LOAD_COLUMNS, RAW_SCHEMA, ensure_raw_layer, table_columns
+from orchestration.sql import identifier, literal, qualified
+from orchestration.warehouse import RAW_SCHEMA, ensure_raw_layer, table_columns
 
 HISTORY_SCHEMA = "history"
 TRANSFERS_TABLE = f"{HISTORY_SCHEMA}.transfers"
@@ -67,15 +69,31 @@ def ensure_history_layer(con: duckdb.DuckDBPyConnection) -> None:
         f"""CREATE TABLE IF NOT EXISTS {TRANSFERS_TABLE} (
             SITEID VARCHAR NOT NULL, EXTRACT_ID VARCHAR NOT NULL, PRIMARY KEY (SITEID, EXTRACT_ID))"""
     )
-    for domain, columns in dts.REQUIRED_COLUMNS.items():
-        file_columns = [c for c in columns if c != "RECID"]
+    for domain in dts.DTS_FILES:
         con.execute(
-            f"""CREATE TABLE IF NOT EXISTS {HISTORY_SCHEMA}.{domain} (
+            f"""CREATE TABLE IF NOT EXISTS {qualified(HISTORY_SCHEMA, domain)} (
                 SITEID VARCHAR NOT NULL, RECID VARCHAR,
-                {", ".join(f'"{c}" VARCHAR' for c in file_columns)},
+                {", ".join(f"{identifier(c)} VARCHAR" for c in _file_columns(domain))},
                 VALID_FROM VARCHAR NOT NULL, VALID_TO VARCHAR, SOURCE_LINE BIGINT NOT NULL,
                 ROW_HASH VARCHAR NOT NULL)"""
         )
+        _drop_extra_columns(con, domain)
+
+
+def history_columns(domain: str) -> list[str]:
+    """The columns of history.<domain>, in order: what history holds and publishes."""
+    return ["SITEID", "RECID", *_file_columns(domain), *VERSION_COLUMNS]
+
+
+def _file_columns(domain: str) -> list[str]:
+    return [c for c in dts.REQUIRED_COLUMNS[domain] if c != "RECID"]
+
+
+def _drop_extra_columns(con, domain: str) -> None:
+    """A history table built by an earlier version kept extra (non-DTS) columns: drop them."""
+    for column in table_columns(con, HISTORY_SCHEMA, domain):
+        if column not in history_columns(domain):
+            con.execute(f"ALTER TABLE {qualified(HISTORY_SCHEMA, domain)} DROP COLUMN {identifier(column)}")
 
 
 def historise_new_transfers(
@@ -112,7 +130,7 @@ def rebuild_history(
     ensure_history_layer(con)
     con.execute("BEGIN TRANSACTION")
     for domain in dts.DTS_FILES:
-        con.execute(f"DROP TABLE {HISTORY_SCHEMA}.{domain}")
+        con.execute(f"DROP TABLE {qualified(HISTORY_SCHEMA, domain)}")
     con.execute(f"DELETE FROM {TRANSFERS_TABLE}")
     con.execute("COMMIT")
     return historise_new_transfers(con, progress)
@@ -138,7 +156,7 @@ def _historised_by_site(con) -> dict[str, set[str]]:
 def _forget_site(con, site: str) -> None:
     con.execute("BEGIN TRANSACTION")
     for domain in dts.DTS_FILES:
-        con.execute(f"DELETE FROM {HISTORY_SCHEMA}.{domain} WHERE SITEID = ?", [site])
+        con.execute(f"DELETE FROM {qualified(HISTORY_SCHEMA, domain)} WHERE SITEID = ?", [site])
     con.execute(f"DELETE FROM {TRANSFERS_TABLE} WHERE SITEID = ?", [site])
     con.execute("COMMIT")
 
@@ -191,19 +209,17 @@ def _historise_file_at_once(con, domain: str, by_site: dict[str, list[str]]) -> 
     """Every version of the file's records over each site's transfers (in extract-id order, none
     of the site historised yet): a run of consecutive transfers holding a record with the same
     content is one version, valid from the run's first transfer to the transfer after its last."""
-    extras = _add_extra_columns(con, domain)
-    dts_columns = [c for c in dts.REQUIRED_COLUMNS[domain] if c != "RECID"]
+    dts_columns = _file_columns(domain)
     numeric = dts.NUMERIC_COLUMNS.get(domain, ())
     normalised = {c: _normalised_by_separator(c) if c in numeric else _normalised(c, False) for c in dts_columns}
-    values = [f'{sql} AS "{c}"' for c, sql in normalised.items()]
-    values += [f'{_normalised(c, False)} AS "{_history_name(c)}"' for c in extras]
-    # a version keeps its first row's values: the DTS ones are its content, the rest may differ
-    first_row = ["SOURCE_LINE", *(_history_name(c) for c in extras)]
+    values = [f"{sql} AS {identifier(c)}" for c, sql in normalised.items()]
+    # a version keeps its first row's line: its DTS values are its content
+    first_row = ["SOURCE_LINE"]
     row_hash = f"md5(to_json([{', '.join(normalised.values())}]))"
     record = "SITEID, RECID, CASE WHEN RECID IS NULL THEN ROW_HASH END"
     listed = [(site, extract, number) for site, extracts in by_site.items() for number, extract in enumerate(extracts)]
     opened = con.execute(
-        f"""INSERT INTO {HISTORY_SCHEMA}.{domain} BY NAME
+        f"""INSERT INTO {qualified(HISTORY_SCHEMA, domain)} BY NAME
             WITH transfers AS (
                 SELECT listed.SITEID, listed.EXTRACT_ID, listed.TRANSFER_NO, log.DECIMAL_SEPARATOR
                 FROM (
@@ -216,7 +232,7 @@ def _historise_file_at_once(con, domain: str, by_site: dict[str, list[str]]) -> 
             incoming AS (
                 SELECT raw_rows.SITEID, transfers.TRANSFER_NO, nullif(trim(raw_rows.RECID), '') AS RECID,
                        {", ".join(values)}, raw_rows.SOURCE_LINE, {row_hash} AS ROW_HASH
-                FROM {RAW_SCHEMA}.{domain} AS raw_rows
+                FROM {_raw_rows(domain)} AS raw_rows
                 INNER JOIN transfers ON transfers.SITEID = raw_rows.SITEID AND transfers.EXTRACT_ID = raw_rows.EXTRACT_ID
                 -- as in _historise_file: a RECID once per transfer; rows without one told apart by content
                 QUALIFY row_number() OVER (
@@ -232,7 +248,7 @@ def _historise_file_at_once(con, domain: str, by_site: dict[str, list[str]]) -> 
             versions AS (
                 SELECT SITEID, RECID, ROW_HASH,
                        any_value(COLUMNS({_names(dts_columns)})),
-                       arg_min({{{", ".join(f"'{c}': {_quoted(c)}" for c in first_row)}}}, TRANSFER_NO) AS FIRST_ROW,
+                       arg_min({{{", ".join(f"'{c}': {identifier(c)}" for c in first_row)}}}, TRANSFER_NO) AS FIRST_ROW,
                        min(TRANSFER_NO) AS FIRST_NO, max(TRANSFER_NO) AS LAST_NO
                 FROM runs
                 GROUP BY {record}, ROW_HASH, RUN
@@ -250,7 +266,7 @@ def _historise_file_at_once(con, domain: str, by_site: dict[str, list[str]]) -> 
         },
     ).fetchone()[0]
     closed = con.execute(
-        f"SELECT count(*) FROM {HISTORY_SCHEMA}.{domain} WHERE VALID_TO IS NOT NULL "
+        f"SELECT count(*) FROM {qualified(HISTORY_SCHEMA, domain)} WHERE VALID_TO IS NOT NULL "
         f"AND SITEID IN (SELECT unnest($sites::varchar[]))",
         {"sites": list(by_site)},
     ).fetchone()[0]
@@ -258,33 +274,27 @@ def _historise_file_at_once(con, domain: str, by_site: dict[str, list[str]]) -> 
 
 
 def _names(columns: list[str]) -> str:
-    return "[" + ", ".join(f"'{c}'" for c in columns) + "]"
-
-
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
+    return "[" + ", ".join(literal(c) for c in columns) + "]"
 
 
 def _normalised_by_separator(column: str) -> str:
     """A numeric column of a transfer whose DECIMAL_SEPARATOR is in the query (as `transfers`)."""
-    return f"CASE WHEN DECIMAL_SEPARATOR = ',' THEN {_normalised(column, True)} ELSE {_normalised(column, False)} END"
+    return f"CASE WHEN transfers.DECIMAL_SEPARATOR = ',' THEN {_normalised(column, True)} ELSE {_normalised(column, False)} END"
 
 
 def _historise_file(con, domain: str, site: str, extract: str, decimal_separator: str) -> tuple[int, int]:
     """Close the open versions the transfer no longer holds; open the versions it brings."""
-    extras = _add_extra_columns(con, domain)
-    dts_columns = [c for c in dts.REQUIRED_COLUMNS[domain] if c != "RECID"]
+    dts_columns = _file_columns(domain)
     comma_numbers = dts.NUMERIC_COLUMNS.get(domain, ()) if decimal_separator == "," else ()
     normalised = {c: _normalised(c, c in comma_numbers) for c in dts_columns}
-    values = [f'{sql} AS "{c}"' for c, sql in normalised.items()]
-    values += [f'{_normalised(c, False)} AS "{_history_name(c)}"' for c in extras]
+    values = [f"{sql} AS {identifier(c)}" for c, sql in normalised.items()]
     row_hash = f"md5(to_json([{', '.join(normalised.values())}]))"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {_INCOMING} AS
             SELECT SITEID, nullif(trim(RECID), '') AS RECID, {", ".join(values)}, SOURCE_LINE, {row_hash} AS ROW_HASH
-            FROM {RAW_SCHEMA}.{domain}
+            FROM {_raw_rows(domain)}
             WHERE SITEID = ? AND EXTRACT_ID = ?
-            -- RECID is unique in a file (the raw gate stops a run otherwise); rows without one are
+            -- RECID is unique in a file (ingestion rejects a file naming one twice); rows without one are
             -- told apart by their content, and identical ones are one record
             QUALIFY row_number() OVER (
                 PARTITION BY nullif(trim(RECID), ''), CASE WHEN nullif(trim(RECID), '') IS NULL THEN ROW_HASH END
@@ -293,17 +303,17 @@ def _historise_file(con, domain: str, site: str, extract: str, decimal_separator
     )
     same_version = "i.RECID IS NOT DISTINCT FROM h.RECID AND i.ROW_HASH = h.ROW_HASH"
     closed = con.execute(
-        f"""UPDATE {HISTORY_SCHEMA}.{domain} AS h SET VALID_TO = ?
+        f"""UPDATE {qualified(HISTORY_SCHEMA, domain)} AS h SET VALID_TO = ?
             WHERE h.SITEID = ? AND h.VALID_TO IS NULL
               AND NOT EXISTS (SELECT 1 FROM {_INCOMING} AS i WHERE {same_version})""",
         [extract, site],
     ).fetchone()[0]
     opened = con.execute(
-        f"""INSERT INTO {HISTORY_SCHEMA}.{domain} BY NAME
+        f"""INSERT INTO {qualified(HISTORY_SCHEMA, domain)} BY NAME
             SELECT i.*, ? AS VALID_FROM
             FROM {_INCOMING} AS i
             WHERE NOT EXISTS (
-                SELECT 1 FROM {HISTORY_SCHEMA}.{domain} AS h
+                SELECT 1 FROM {qualified(HISTORY_SCHEMA, domain)} AS h
                 WHERE h.SITEID = ? AND h.VALID_TO IS NULL AND {same_version})""",
         [extract, site],
     ).fetchone()[0]
@@ -311,25 +321,16 @@ def _historise_file(con, domain: str, site: str, extract: str, decimal_separator
     return opened, closed
 
 
+def _raw_rows(domain: str) -> str:
+    """raw.<domain>'s load and DTS columns: an extra column a site sends, whatever its name (one
+    called ROW_HASH, say), never reaches history's queries."""
+    columns = ["SITEID", "EXTRACT_ID", "SOURCE_LINE", *dts.REQUIRED_COLUMNS[domain]]
+    return f"(SELECT {', '.join(identifier(c) for c in columns)} FROM {qualified(RAW_SCHEMA, domain)})"
+
+
 def _normalised(column: str, comma_number: bool) -> str:
-    text = f"""nullif(trim("{column}"), '')"""
+    name = identifier(column)
+    text = f"nullif(trim({name}), '')"
     if not comma_number:
         return text
-    return f"""CASE WHEN regexp_full_match(trim("{column}"), '{_COMMA_NUMBER}') THEN replace(trim("{column}"), ',', '.') ELSE {text} END"""
-
-
-def _add_extra_columns(con, domain: str) -> list[str]:
-    """Extra columns raw has grown for this file, added to its history table too (in raw's order)."""
-    known = set(dts.REQUIRED_COLUMNS[domain]) | set(LOAD_COLUMNS)
-    extras = [c for c in table_columns(con, RAW_SCHEMA, domain) if c not in known]
-    existing = set(table_columns(con, HISTORY_SCHEMA, domain))
-    for column in extras:
-        if _history_name(column) not in existing:
-            con.execute(f'ALTER TABLE {HISTORY_SCHEMA}.{domain} ADD COLUMN "{_history_name(column)}" VARCHAR')
-    return extras
-
-
-def _history_name(extra_column: str) -> str:
-    # an extra column must not shadow a version column (raw already renamed load-column clashes)
-    return f"SRC_{extra_column}" if extra_column in VERSION_COLUMNS else extra_column
-
+    return f"CASE WHEN regexp_full_match(trim({name}), '{_COMMA_NUMBER}') THEN replace(trim({name}), ',', '.') ELSE {text} END"

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.sql import identifier, literal, qualified
+
 PUBLISHED_SCHEMAS = ("marts", "history")
 STORAGE_VERSION = "v1.2.0"
 _PARTIAL_MARK = ".publishing-"
@@ -73,12 +75,12 @@ def _copy_tables(build: duckdb.DuckDBPyConnection, partial: Path, sites: list[st
     published file: those sites' rows and the tables without a site. Row counts by table."""
     alias = "publication"
     options = "" if sites is not None else f" (STORAGE_VERSION '{STORAGE_VERSION}')"
-    build.execute(f"ATTACH '{partial}' AS {alias}{options}")
+    build.execute(f"ATTACH {literal(partial)} AS {identifier(alias)}{options}")
     tables: dict[str, int] = {}
     database = build.execute("SELECT current_database()").fetchone()[0]
     try:
         for schema, table in _published_tables(build):
-            source, target = f'{schema}."{table}"', f'{alias}.{schema}."{table}"'
+            source, target = qualified(schema, table), qualified(alias, schema, table)
             columns = _columns(build, database, schema, table)
             site = _site_expression([name for name, _ in columns]) if sites is not None else None
             if site is not None and columns == _columns(build, alias, schema, table):
@@ -86,15 +88,15 @@ def _copy_tables(build: duckdb.DuckDBPyConnection, partial: Path, sites: list[st
                 build.execute(f"DELETE FROM {target} WHERE {scope}", [sites])
                 build.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {scope}", [sites])
             else:
-                build.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{schema}")
+                build.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified(alias, schema)}")
                 build.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
             tables[f"{schema}.{table}"] = build.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         if sites is not None:
             for schema, table in _published_tables(build, alias):
                 if f"{schema}.{table}" not in tables:  # gone from the build database
-                    build.execute(f'DROP TABLE {alias}.{schema}."{table}"')
+                    build.execute(f"DROP TABLE {qualified(alias, schema, table)}")
     finally:
-        build.execute(f"DETACH {alias}")
+        build.execute(f"DETACH {identifier(alias)}")
     return tables
 
 
@@ -127,7 +129,7 @@ def _site_expression(names: list[str]) -> str | None:
 
 def _row_counts(build: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
-        f"{schema}.{table}": build.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
+        f"{schema}.{table}": build.execute(f"SELECT count(*) FROM {qualified(schema, table)}").fetchone()[0]
         for schema, table in _published_tables(build)
     }
 

@@ -9,9 +9,11 @@ from typing import Callable
 
 import duckdb
 
-from orchestration.build_state import is_current
+from orchestration.build_state import is_current, outputs_behind
+from orchestration.ingestion.landing_changes import unrecorded_landing_changes
 from orchestration.ingestion.transfers import find_complete_transfers
 from orchestration.publishing import build_database_path
+from orchestration.refresh_lock import hold_refresh_lock
 from orchestration.settings import Settings
 from orchestration.warehouse import RAW_SCHEMA, connect
 
@@ -20,14 +22,19 @@ from orchestration.warehouse import RAW_SCHEMA, connect
 class RefreshOutcome:
     rejected: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+    # The published file was replaced during the run: a step after publication (the study report,
+    # the exports) may still have failed.
+    published: bool = False
 
 
 def nothing_new(settings: Settings) -> bool:
     """True when a refresh would stop after ingestion: every complete transfer in the landing folder
-    is in the build database's transfer log, and the published file was built from exactly those,
-    by this code. Asked before Dagster and dbt are imported: those imports and a run that skips
-    every step cost seconds, this a few milliseconds. When in doubt (no build database yet, a
-    refresh writing it) the answer is False and the run decides."""
+    is in the build database's transfer log (none of them changed since in a way not yet recorded),
+    the published file was built from exactly those, by this code, and the study report and the
+    exports were written from it. Asked before Dagster and dbt are imported: those imports and a
+    run that skips every step cost seconds, this a few milliseconds. When in doubt (no build
+    database yet, a refresh writing it) the answer is False and the run decides."""
     build = build_database_path(settings.warehouse)
     if not build.exists() or not settings.warehouse.exists():
         return False
@@ -38,7 +45,12 @@ def nothing_new(settings: Settings) -> bool:
     try:
         seen = set(con.execute(f"SELECT SITEID, EXTRACT_ID FROM {RAW_SCHEMA}.transfer_log").fetchall())
         landed = find_complete_transfers(settings.landing_dir)
-        return all((t.site_id, t.extract_id) in seen for t in landed) and is_current(con, settings.warehouse)
+        return (
+            all(t.key in seen for t in landed)
+            and is_current(con, settings.warehouse)
+            and not outputs_behind(con, settings.warehouse)
+            and not unrecorded_landing_changes(con, landed)
+        )
     except duckdb.Error:
         return False
     finally:
@@ -46,18 +58,33 @@ def nothing_new(settings: Settings) -> bool:
 
 
 def run_refresh(
-    settings: Settings, say: Callable[[str], None], rebuild_history: bool = False, rebuild: bool = False
+    settings: Settings,
+    say: Callable[[str], None],
+    rebuild_history: bool = False,
+    rebuild: bool = False,
+    lock_wait_seconds: float = 0,
 ) -> RefreshOutcome:
+    """Run `nightly_refresh` in this process, holding the warehouse's refresh lock throughout.
+
+    The CLI takes the lock before it; a caller that does not waits up to `lock_wait_seconds`
+    (RefreshLockBusy when that runs out)."""
+    with hold_refresh_lock(settings.warehouse, lock_wait_seconds, say=lambda line: say(f"refresh: {line}")):
+        return _run_refresh(settings, say, rebuild_history=rebuild_history, rebuild=rebuild)
+
+
+def _run_refresh(settings: Settings, say: Callable[[str], None], rebuild_history: bool, rebuild: bool) -> RefreshOutcome:
     say(f"refresh: landing {settings.landing_dir}, warehouse {settings.warehouse}")
     say("refresh: preparing the dbt manifest")
     from orchestration.defs.dbt.project import prepare_dbt_manifest
 
     prepare_dbt_manifest()
     from orchestration.definitions import defs
+    from orchestration.defs.progress_logger import step_failure_cause
     from orchestration.defs.resources import WarehouseResource
 
     build = build_database_path(settings.warehouse)
     seen_before = _transfer_log_keys(build)
+    published_before = _file_identity(settings.warehouse)
     job = defs.resolve_job_def("nightly_refresh")
     tool_log = settings.warehouse.parent / "logs" / "refresh-tools.log"
     tool_log.parent.mkdir(parents=True, exist_ok=True)
@@ -76,16 +103,28 @@ def run_refresh(
             raise_on_error=False,
             resources={"warehouse": WarehouseResource.from_settings(settings)},
         )
-    outcome = RefreshOutcome(rejected=_new_rejections(build, seen_before))
+    outcome = RefreshOutcome(
+        rejected=_new_rejections(build, seen_before),
+        published=_file_identity(settings.warehouse) not in (None, published_before),
+    )
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            outcome.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+            outcome.failed_steps.append(event.step_key)
+            outcome.failures.append(f"{event.step_key}: {step_failure_cause(event.step_failure_data.error)}")
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             outcome.failures += _failed_check_lines(event.event_specific_data)
     if not result.success and not outcome.failures:
         outcome.failures.append("the run did not succeed")
     return outcome
+
+
+def _file_identity(path) -> tuple[int, int] | None:
+    """Changes when publishing renames a new file over the published one."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def _failed_check_lines(evaluation) -> list[str]:

@@ -8,6 +8,7 @@ import duckdb
 
 from orchestration import dts
 from orchestration.settings import duckdb_memory_limit, duckdb_temp_directory
+from orchestration.sql import identifier, qualified
 
 RAW_SCHEMA = "raw"
 LOAD_COLUMNS = ("SITEID", "EXTRACT_ID", "SOURCE_FILE", "SOURCE_LINE", "LOADED_AT")
@@ -33,6 +34,19 @@ CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.transfer_log (
     PRIMARY KEY (SITEID, EXTRACT_ID)
 )
 """
+# Added to the transfer log later (a build database from before gets them, NULL on its old rows):
+# what the transfer looked like when it was logged, so that bytes replaced later are noticed.
+TRANSFER_LOG_ADDED_COLUMNS = {"MANIFEST_SHA256": "VARCHAR", "FILE_SIZES": "VARCHAR"}
+LANDING_CHANGES_DDL = f"""
+CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.landing_changes (
+    SITEID VARCHAR NOT NULL,
+    EXTRACT_ID VARCHAR NOT NULL,
+    NOTICED_AT TIMESTAMP NOT NULL,
+    FINGERPRINT VARCHAR NOT NULL,
+    DETAIL VARCHAR NOT NULL,
+    PRIMARY KEY (SITEID, EXTRACT_ID, FINGERPRINT)
+)
+"""
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -55,12 +69,15 @@ def ensure_raw_layer(con: duckdb.DuckDBPyConnection) -> None:
     """The raw schema with the transfer log and one table per DTS file (empty until a load)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(TRANSFER_LOG_DDL)
+    for column, sql_type in TRANSFER_LOG_ADDED_COLUMNS.items():
+        con.execute(f"ALTER TABLE {RAW_SCHEMA}.transfer_log ADD COLUMN IF NOT EXISTS {identifier(column)} {sql_type}")
+    con.execute(LANDING_CHANGES_DDL)
     for domain, columns in dts.REQUIRED_COLUMNS.items():
         con.execute(
-            f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{domain} (
+            f"""CREATE TABLE IF NOT EXISTS {qualified(RAW_SCHEMA, domain)} (
                 SITEID VARCHAR NOT NULL, EXTRACT_ID VARCHAR NOT NULL, SOURCE_FILE VARCHAR NOT NULL,
                 SOURCE_LINE BIGINT NOT NULL, LOADED_AT TIMESTAMP NOT NULL,
-                {", ".join(f'"{c}" VARCHAR' for c in columns)})"""
+                {", ".join(f"{identifier(c)} VARCHAR" for c in columns)})"""
         )
 
 

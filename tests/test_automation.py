@@ -29,12 +29,12 @@ def instance():
 
 def tick(instance, landing: Path, warehouse: Path):
     """One sensor evaluation as the daemon does it; returns (run requests, skip message)."""
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance,
         sensor_name=SENSOR_NAME,
         resources={"warehouse": WarehouseResource(landing_dir=str(landing), warehouse_path=str(warehouse))},
-    )
-    result = new_transfer_sensor(context)
+    ) as context:
+        result = new_transfer_sensor(context)
     if isinstance(result, dg.SkipReason):
         return [], result.skip_message
     assert isinstance(result, dg.RunRequest), result

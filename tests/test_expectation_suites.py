@@ -25,6 +25,7 @@ from orchestration.quality import (
     write_validation_summary,
 )
 from orchestration.quality.validate import _BATCH_TABLE, _materialize_batch
+from orchestration.quality import sql_checks
 from orchestration.warehouse import LOAD_COLUMNS
 
 SITE = "KZ01"
@@ -519,8 +520,20 @@ def test_each_suite_fails_on_a_broken_table(suite_file, sample_db, tmp_path):
     with duckdb.connect(str(copy), read_only=True) as con:
         report = validate_layer(con, layer, new_transfers=[(SITE, LATEST)], suites=[name])
         by_gx_on_pandas = validate_layer(con, layer, new_transfers=[(SITE, LATEST)], suites=[name], engine="pandas")
+        # what ingestion checks before it commits a transfer: the critical row checks on a narrow batch
+        as_ingestion_checks = validate_layer(
+            con, layer, new_transfers=[(SITE, LATEST)], suites=[name], severities=("critical",), in_duckdb_only=True)
 
     assert _counts(report) == _counts(by_gx_on_pandas)
+    def summary(outcome):
+        return outcome.success, outcome.element_count, outcome.unexpected_count, outcome.failing_rows
+
+    checked_by_ingestion = {o.expectation: summary(o) for suite in as_ingestion_checks.suites for o in suite.outcomes}
+    critical_row_checks = {
+        o.expectation: summary(o) for suite in report.suites for o in suite.outcomes
+        if o.severity == "critical" and o.expectation.split("(")[0] in sql_checks.SQL_TYPES
+    }
+    assert checked_by_ingestion == critical_row_checks
     assert not report.passed
     failed = {o.expectation: o for o in report.critical_failures}
     assert broken.expectation in failed, sorted(failed)

@@ -74,10 +74,9 @@ def test_second_refresh_loads_nothing_and_changes_nothing(sample_warehouse):
 
 
 def _copy_of(warehouse, folder):
-    """The published file and its build database, copied (a test may lock or change them)."""
-    folder.mkdir()
-    for database in (warehouse, build_database(warehouse)):
-        shutil.copyfile(database, folder / database.name)
+    """The published file, its build database and what was written from them (report, exports),
+    copied (a test may lock or change them)."""
+    shutil.copytree(warehouse.parent, folder, ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target"))
     return folder / warehouse.name
 
 

@@ -16,12 +16,22 @@
 {%- endmacro %}
 
 {#- The rows of a raw file from the transfers in `transfers` (a relation with SITEID, EXTRACT_ID,
-    DECIMAL_SEPARATOR, EXTRACT_DATE), with that transfer's decimal separator and extract date. Rows
+    DECIMAL_SEPARATOR, EXTRACT_DATE), their load and DTS columns with that transfer's decimal
+    separator and extract date. Rows
     of one transfer identical in every DTS column but RECID (after trimming) are one value: the
     first of them (lowest line) is kept. -#}
 {% macro transfer_rows(raw_file, transfers) -%}
     select
-        raw_rows.*,
+        {#- the load and DTS columns only: an extra column a site sends stays in raw (DTS section 3),
+            whatever its name (one named DECIMAL_SEPARATOR must not clash with the one below) #}
+        raw_rows.SITEID,
+        raw_rows.EXTRACT_ID,
+        raw_rows.SOURCE_FILE,
+        raw_rows.SOURCE_LINE,
+        raw_rows.LOADED_AT,
+        {%- for column in dts_columns(raw_file) %}
+        raw_rows.{{ column }},
+        {%- endfor %}
         transfers.DECIMAL_SEPARATOR,
         transfers.EXTRACT_DATE
     from {{ source('raw', raw_file) }} as raw_rows

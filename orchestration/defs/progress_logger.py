@@ -10,6 +10,32 @@ import dagster as dg
 from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
 
 _STEP_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
+FAILURE_LINES = 6
+
+
+def step_failure_cause(error) -> str:
+    """The exception a step raised, as `Type: message` (its first FAILURE_LINES lines), from the
+    step failure's error (Dagster's SerializableErrorInfo).
+
+    Dagster wraps what user code raises in its own errors ("Error occurred while executing op
+    ...") and keeps the real exception as the wrapper's cause: skip those wrappers."""
+    if error is None:
+        return "failed (no error recorded)"
+    while error.cause is not None and _is_user_code_wrapper(error.cls_name):
+        error = error.cause
+    qualified, separator, message = error.message.strip().partition(":")
+    # format_exception_only names classes outside builtins with their module: keep the class name
+    if qualified.rpartition(".")[2] == error.cls_name:
+        qualified = error.cls_name
+    lines = f"{qualified}{separator}{message}".splitlines()
+    if len(lines) > FAILURE_LINES:
+        lines = [*lines[:FAILURE_LINES], f"... ({len(lines) - FAILURE_LINES} more lines)"]
+    return "\n".join(lines)
+
+
+def _is_user_code_wrapper(cls_name: str | None) -> bool:
+    wrapper = getattr(dg, cls_name or "", None)
+    return isinstance(wrapper, type) and issubclass(wrapper, dg.DagsterUserCodeExecutionError)
 
 
 class _ProgressHandler(logging.Handler):
@@ -45,8 +71,8 @@ class _ProgressHandler(logging.Handler):
             return
         elapsed = time.monotonic() - self.started.get(step, time.monotonic())
         detail = ""
-        if state == "FAILED" and event.step_failure_data and event.step_failure_data.error:
-            detail = f": {event.step_failure_data.error.message.strip()}"
+        if state == "FAILED":
+            detail = f": {step_failure_cause(event.step_failure_data.error if event.step_failure_data else None)}"
         self._write(f"{step}: {state} in {elapsed:.1f}s{detail}")
 
     def _write(self, line: str) -> None:

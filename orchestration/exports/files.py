@@ -41,11 +41,16 @@ def previous_files(folder: Path) -> set[str]:
         return set()
 
 
-def write_manifest(folder: Path, published: Path, files: dict[str, int]) -> None:
+def write_manifest(
+    folder: Path, published: Path, files: dict[str, int], xpt_adjustments: list[dict], publication: str | None = None,
+) -> None:
+    """The export's manifest: the warehouse file and its publication, every file with its rows, and
+    the values the XPT files hold cut or missing (one entry per file, column and rule)."""
+    manifest = {
+        "warehouse": str(published), "publication": publication, "files": files, "xpt_adjustments": xpt_adjustments,
+    }
     with atomic_file(folder / MANIFEST) as partial:
-        partial.write_text(
-            json.dumps({"warehouse": str(published), "files": files}, indent=2) + "\n", encoding="utf-8"
-        )
+        partial.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def sync_folder(folder: Path) -> None:

@@ -13,7 +13,10 @@ from orchestration.exports.files import (
 )
 from orchestration.exports.labels import load_variables
 from orchestration.exports.row_order import ordered
-from orchestration.exports.xpt import XPT_DATASETS, check_xpt_plan, plan_dataset, write_xpt
+from orchestration.exports.xpt import (
+    XPT_DATASETS, XptAdjustment, XptWritten, check_xpt_plan, plan_dataset, write_xpt, xpt_file_name,
+)
+from orchestration.sql import literal, qualified
 from orchestration.warehouse import connect
 
 MARTS_SCHEMA = "marts"
@@ -27,10 +30,13 @@ class Exports:
     folder: Path
     files: dict[str, int]  # file name -> rows
     removed: tuple[str, ...] = ()
+    # Values an XPT file holds cut or missing (XPT v5 cannot hold them); the CSV and Parquet keep them whole.
+    xpt_adjustments: tuple[XptAdjustment, ...] = ()
 
 
-def write_exports(published: Path, out_dir: Path) -> Exports:
-    """Write the exports of the published warehouse file `published` into `out_dir`."""
+def write_exports(published: Path, out_dir: Path, *, publication: str | None = None) -> Exports:
+    """Write the exports of the published warehouse file `published` into `out_dir`.
+    `publication`: which publication of the file this is, recorded in the manifest."""
     if not published.is_file():
         raise FileNotFoundError(f"no published warehouse at {published}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -38,8 +44,8 @@ def write_exports(published: Path, out_dir: Path) -> Exports:
     con = connect(published, read_only=True)
     try:
         tables = _marts_tables(con)
-        # Read and check the XPT datasets before writing anything: a dataset that does not fit
-        # XPT v5 fails the export with every file of the previous one left as it was.
+        # Read and check the XPT datasets before writing anything: a name or label that does not
+        # fit XPT v5 (a bug, not data) fails the export with every file of the previous one left as it was.
         variables = load_variables()
         plans = [plan_dataset(con, table) for table in XPT_DATASETS]
         for plan in plans:
@@ -49,35 +55,40 @@ def write_exports(published: Path, out_dir: Path) -> Exports:
         # much of XPT writing is Python, on one core, while DuckDB's COPY uses every core.
         xpt_plans = {plan.table: plan for plan in plans}
         files: dict[str, int] = {}
+        adjustments: list[XptAdjustment] = []
         xpt_con = con.cursor()
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 xpt_files = []
                 for table in sorted(tables, key=lambda t: t not in xpt_plans):  # the XPT datasets first
                     parquet = out_dir / f"{table}.parquet"
-                    query = ordered(f'SELECT * FROM {MARTS_SCHEMA}."{table}"', table)
+                    query = ordered(f"SELECT * FROM {qualified(MARTS_SCHEMA, table)}", table)
                     files[parquet.name] = _copy(con, query, parquet, PARQUET_OPTIONS)
-                    in_order = f"read_parquet({_literal(parquet)})"
+                    in_order = f"read_parquet({literal(parquet)})"
                     if table in xpt_plans:
                         xpt_files.append(pool.submit(
                             _write_xpt_file, xpt_con, xpt_plans[table], variables[table], out_dir, in_order))
                     files[f"{table}.csv"] = _copy(con, f"SELECT * FROM {in_order}", out_dir / f"{table}.csv", CSV_OPTIONS)
-                for written in xpt_files:
-                    files.update(written.result())
+                for future in xpt_files:
+                    name, written = future.result()
+                    files[name] = written.rows
+                    adjustments.extend(written.adjustments)
         finally:
             xpt_con.close()
     finally:
         con.close()
     removed = _remove_stale(out_dir, previous_files(out_dir) - set(files))
-    write_manifest(out_dir, published, files)
+    write_manifest(out_dir, published, files, [a.record() for a in adjustments], publication)
     sync_folder(out_dir)
-    return Exports(out_dir, files, removed)
+    return Exports(out_dir, files, removed, tuple(adjustments))
 
 
-def _write_xpt_file(con: duckdb.DuckDBPyConnection, plan, variables, out_dir: Path, source: str) -> dict[str, int]:
-    name = f"{plan.table}.xpt"
+def _write_xpt_file(
+    con: duckdb.DuckDBPyConnection, plan, variables, out_dir: Path, source: str,
+) -> tuple[str, XptWritten]:
+    name = xpt_file_name(plan.table)
     with atomic_file(out_dir / name) as partial:
-        return {name: write_xpt(con, plan, variables, partial, source)}
+        return name, write_xpt(con, plan, variables, partial, source)
 
 
 def _marts_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -92,12 +103,8 @@ def _marts_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, options: str) -> int:
     with atomic_file(target) as partial:
-        (rows,) = con.execute(f"COPY ({query}) TO {_literal(partial)} ({options})").fetchone()
+        (rows,) = con.execute(f"COPY ({query}) TO {literal(partial)} ({options})").fetchone()
     return rows
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _remove_stale(out_dir: Path, names: set[str]) -> tuple[str, ...]:

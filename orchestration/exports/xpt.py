@@ -6,8 +6,15 @@ and datetimes become SAS numbers in SQL (days / seconds since 1960-01-01) with D
 DATETIME20. formats; every number is an 8-byte IBM double (exact for every IEEE double in IBM's
 range); text is UTF-8, blank-padded to the column's widest value. XPT has no missing text, so a
 NULL is written (and reads back) as an empty string; a missing number is SAS's `.`.
-Version 5's limits (names of 8 characters, labels of 40 bytes, values of 200 bytes) are checked
-before anything is written (`check_xpt_columns`).
+
+Names (8 characters) and labels (40 bytes) are facts of the code and variable_labels.csv: one
+that does not fit is a bug, checked before anything is written (`check_xpt_columns`). A data value
+that version 5 cannot hold never fails the export; it is written by a rule, in the XPT file only,
+and counted (`XptWritten.adjustments`):
+- text over 200 bytes is cut to its longest prefix of whole characters (code points) that fits in
+  200 bytes, never inside a UTF-8 sequence; the column is then 200 bytes wide;
+- a number that is infinite (a date or datetime too) or outside the IBM double's range
+  (16**-65 <= |x| < 16**63) is written as missing (`.`).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import pandas as pd
 
 from orchestration.exports.labels import XptVariable
 from orchestration.exports.row_order import ordered
+from orchestration.sql import identifier, literal, qualified
 
 # Mart table -> dataset label. Also the list of tables exported as XPT.
 XPT_DATASETS = {
@@ -33,6 +41,8 @@ XPT_DATASETS = {
     "adae": "Adverse Events Analysis Dataset",
 }
 MAX_NAME_CHARS, MAX_LABEL_BYTES, MAX_TEXT_BYTES = 8, 40, 200
+TRUNCATED = f"truncated to {MAX_TEXT_BYTES} bytes"
+SET_MISSING = "set missing (infinite or outside the IBM double's range)"
 _SAS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER_TYPES = {
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
@@ -45,15 +55,42 @@ _MISSING = 0x2E << 56  # SAS's missing value `.`, as an IBM double's bits
 
 
 class XptLimitError(ValueError):
-    """A dataset does not fit XPT version 5 (or a column has no label)."""
+    """A dataset's names or labels do not fit XPT version 5 (or a column has no label)."""
 
 
 @dataclass(frozen=True)
 class XptColumn:
     name: str  # the mart's column
-    select: str  # its SQL: a DOUBLE, or for text the UTF-8 value blank-padded to `width` bytes
-    width: int | None  # text: the widest value in bytes (at least 1); None for a number
+    select: str  # its SQL: a DOUBLE, or for text the UTF-8 value fitted and blank-padded to `width` bytes
+    width: int | None  # text: the widest value in bytes, at least 1, at most MAX_TEXT_BYTES; None for a number
     sas_format: str = ""
+    truncated: int = 0  # text: how many values are over MAX_TEXT_BYTES (cut by `select`)
+
+
+@dataclass(frozen=True)
+class XptAdjustment:
+    """`values` values of a column that XPT v5 cannot hold, written by `rule` instead."""
+    dataset: str
+    column: str  # the mart's column
+    variable: str  # its name in the XPT file
+    rule: str  # TRUNCATED or SET_MISSING
+    values: int
+
+    @property
+    def file(self) -> str:
+        return xpt_file_name(self.dataset)
+
+    def record(self) -> dict[str, str | int]:
+        """As the exports' manifest lists it."""
+        return {
+            "file": self.file, "column": self.column, "variable": self.variable, "rule": self.rule, "values": self.values,
+        }
+
+
+@dataclass(frozen=True)
+class XptWritten:
+    rows: int
+    adjustments: tuple[XptAdjustment, ...]
 
 
 @dataclass(frozen=True)
@@ -63,8 +100,13 @@ class XptPlan:
     rows: int
 
 
+def xpt_file_name(dataset: str) -> str:
+    return f"{dataset}.xpt"
+
+
 def plan_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptPlan:
-    """The mart's columns as XPT variables, with the widest text value of each text column."""
+    """The mart's columns as XPT variables, with the width of each text column and how many of its
+    values are cut to fit."""
     columns: list[tuple[str, str | None, str]] = []  # (column, SQL of a number or None for text, format)
     for column, duckdb_type in con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
@@ -72,11 +114,13 @@ def plan_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptPlan:
         [table],
     ).fetchall():
         base_type = duckdb_type.split("(")[0]
-        quoted = f'"{column}"'
+        quoted = identifier(column)
         if base_type == "DATE":
-            columns.append((column, f"date_diff('day', DATE '1960-01-01', {quoted})::DOUBLE", DATE_FORMAT))
+            days = f"date_diff('day', DATE '1960-01-01', {quoted})::DOUBLE"
+            columns.append((column, _infinite_as_infinity(quoted, days), DATE_FORMAT))
         elif base_type == "TIMESTAMP":
-            columns.append((column, f"date_diff('microsecond', TIMESTAMP '1960-01-01', {quoted}) / 1e6", DATETIME_FORMAT))
+            seconds = f"date_diff('microsecond', TIMESTAMP '1960-01-01', {quoted}) / 1e6"
+            columns.append((column, _infinite_as_infinity(quoted, seconds), DATETIME_FORMAT))
         elif base_type in _NUMBER_TYPES:
             columns.append((column, f"{quoted}::DOUBLE", ""))
         elif base_type == "VARCHAR":
@@ -86,29 +130,52 @@ def plan_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptPlan:
     if not columns:
         raise XptLimitError(f"{table}: no such table in marts")
     texts = [column for column, number, _ in columns if number is None]
-    rows, *widths = con.execute(
-        f'SELECT {", ".join(["count(*)", *(f"max(strlen({_text_sql(c)}))" for c in texts)])} FROM marts."{table}"'
+    measures = [
+        f"max(strlen({_text_sql(c)})), count(*) FILTER (WHERE strlen({_text_sql(c)}) > {literal(MAX_TEXT_BYTES)})"
+        for c in texts
+    ]
+    rows, *measured = con.execute(
+        f"SELECT {', '.join(['count(*)', *measures])} FROM {qualified('marts', table)}"
     ).fetchone()
-    width_of = {column: max(1, width or 0) for column, width in zip(texts, widths)}
+    widest, over = dict(zip(texts, measured[0::2])), dict(zip(texts, measured[1::2]))
     plan = []
     for column, number, sas_format in columns:
         if number is None:
-            width = width_of[column]
-            plan.append(XptColumn(column, f"{_text_sql(column)} || repeat(' ', {width} - strlen({_text_sql(column)}))", width))
+            width = min(max(1, widest[column] or 0), MAX_TEXT_BYTES)
+            plan.append(XptColumn(column, _padded(_fitted(_text_sql(column)), width), width, truncated=over[column]))
         else:
             plan.append(XptColumn(column, number, None, sas_format))
     return XptPlan(table, plan, rows)
 
 
+def _infinite_as_infinity(quoted: str, number: str) -> str:
+    """An infinite date or datetime as an infinite number (written missing, and counted), not
+    date_diff's silent NULL."""
+    return f"CASE WHEN NOT isfinite({quoted}) THEN 'infinity'::DOUBLE ELSE {number} END"
+
+
 def _text_sql(column: str) -> str:
-    return f"coalesce(\"{column}\", '')"
+    return f"coalesce({identifier(column)}, '')"
 
 
-def check_xpt_columns(dataset: str, widths: dict[str, int | None], variables: dict[str, XptVariable]) -> None:
-    """Raise XptLimitError naming every column that would not make a valid XPT v5 variable.
-    `widths`: column -> its widest text value in bytes (None for a number)."""
+def _fitted(text: str) -> str:
+    """SQL of `text` cut to its longest prefix of whole characters that fits in MAX_TEXT_BYTES bytes."""
+    # left() counts characters (code points) and strlen() bytes: the prefixes that fit are the first
+    # k, so their count is the longest one's length. It has at most MAX_TEXT_BYTES characters.
+    limit = literal(MAX_TEXT_BYTES)
+    longest = f"len(list_filter(range(1, {limit} + 1), lambda k: strlen(left({text}, k)) <= {limit}))"
+    return f"CASE WHEN strlen({text}) > {limit} THEN left({text}, {longest}) ELSE {text} END"
+
+
+def _padded(text: str, width: int) -> str:
+    """SQL of `text` (at most `width` bytes) blank-padded to exactly `width` bytes."""
+    return f"{text} || repeat(' ', {literal(width)} - strlen({text}))"
+
+
+def check_xpt_columns(dataset: str, columns: list[str], variables: dict[str, XptVariable]) -> None:
+    """Raise XptLimitError naming every column that would not make a valid XPT v5 variable."""
     problems = []
-    for column, widest in widths.items():
+    for column in columns:
         variable = variables.get(column)
         if variable is None:
             problems.append(f"{column}: no label in variable_labels.csv")
@@ -120,31 +187,19 @@ def check_xpt_columns(dataset: str, widths: dict[str, int | None], variables: di
             )
         if not variable.label or len(variable.label.encode("utf-8")) > MAX_LABEL_BYTES:
             problems.append(f"{column}: label {variable.label!r} is empty or longer than {MAX_LABEL_BYTES} bytes")
-        if widest is not None and widest > MAX_TEXT_BYTES:
-            problems.append(f"{column}: a value of {widest} bytes (XPT v5 holds at most {MAX_TEXT_BYTES})")
     if problems:
         raise XptLimitError(f"{dataset}: cannot be written as XPT v5: " + "; ".join(problems))
 
 
-def check_xpt_frame(dataset: str, frame: pd.DataFrame, variables: dict[str, XptVariable]) -> None:
-    """check_xpt_columns for a DataFrame's columns (text: object or string dtype)."""
-    widths: dict[str, int | None] = {}
-    for column in frame.columns:
-        widths[column] = None
-        if pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == object:
-            widest = frame[column].dropna().astype("str").str.encode("utf-8").str.len().max()
-            widths[column] = int(widest) if pd.notna(widest) else 0
-    check_xpt_columns(dataset, widths, variables)
-
-
 def check_xpt_plan(plan: XptPlan, variables: dict[str, XptVariable]) -> None:
-    check_xpt_columns(plan.table, {c.name: c.width for c in plan.columns}, variables)
+    check_xpt_columns(plan.table, [c.name for c in plan.columns], variables)
 
 
 def write_xpt(
     con: duckdb.DuckDBPyConnection, plan: XptPlan, variables: dict[str, XptVariable], path: Path, source: str | None = None,
-) -> int:
-    """Check the dataset against XPT v5's limits and write it to `path`, chunk by chunk; the rows.
+) -> XptWritten:
+    """Check the dataset's names and labels and write it to `path`, chunk by chunk: its rows, and
+    the values written by a rule (cut or set missing), per column.
     `source`: SQL of the mart's rows in their order (default: the mart, sorted)."""
     check_xpt_plan(plan, variables)
     stamp = datetime.now(timezone.utc).strftime("%d%b%y:%H:%M:%S").upper()
@@ -153,17 +208,33 @@ def write_xpt(
         out.write(_member_header(plan, variables, stamp))
         parts = _record_parts_sql(plan.columns)
         cursor = con.execute(
-            f"SELECT {parts} FROM {source}" if source else ordered(f'SELECT {parts} FROM marts."{plan.table}"', plan.table)
+            f"SELECT {parts} FROM {source}" if source
+            else ordered(f"SELECT {parts} FROM {qualified('marts', plan.table)}", plan.table)
         )
-        written = 0
+        written, set_missing = 0, dict.fromkeys((c.name for c in plan.columns if not c.width), 0)
         while True:
             chunk = cursor.fetch_df_chunk(ROWS_PER_CHUNK // 2048)
             if chunk.empty:
                 break
-            out.write(_observations(plan.columns, chunk))
+            records, unrepresentable = _observations(plan.columns, chunk)
+            out.write(records)
+            for column, count in unrepresentable.items():
+                set_missing[column] += count
             written += len(chunk)
         _pad(out, written * _record_length(plan.columns))
-    return written
+    return XptWritten(written, _adjustments(plan, variables, set_missing))
+
+
+def _adjustments(
+    plan: XptPlan, variables: dict[str, XptVariable], set_missing: dict[str, int],
+) -> tuple[XptAdjustment, ...]:
+    """The plan's cut texts and the numbers written missing (`set_missing`: column -> values), in column order."""
+    adjustments = []
+    for column in plan.columns:
+        rule, values = (TRUNCATED, column.truncated) if column.width else (SET_MISSING, set_missing[column.name])
+        if values:
+            adjustments.append(XptAdjustment(plan.table, column.name, variables[column.name].name, rule, values))
+    return tuple(adjustments)
 
 
 def _record_length(columns: list[XptColumn]) -> int:
@@ -226,13 +297,15 @@ def _record_parts_sql(columns: list[XptColumn]) -> str:
     return ", ".join(numbers + ([f"{' || '.join(texts)} AS texts"] if texts else []))
 
 
-def _observations(columns: list[XptColumn], chunk: pd.DataFrame) -> bytes:
-    """The chunk's rows as fixed-length records: a column is a slice of bytes of each record."""
+def _observations(columns: list[XptColumn], chunk: pd.DataFrame) -> tuple[bytes, dict[str, int]]:
+    """The chunk's rows as fixed-length records (a column is a slice of bytes of each record), and
+    per number column how many of its values were written missing for having no IBM double."""
     records = np.empty((len(chunk), _record_length(columns)), dtype=np.uint8)
     text_width = sum(c.width for c in columns if c.width)
     if text_width:  # each row's texts are `text_width` bytes: joined, they reshape to one row each
         texts = np.frombuffer("".join(chunk["texts"].tolist()).encode("utf-8"), dtype=np.uint8).reshape(-1, text_width)
     position = offset = 0
+    unrepresentable = {}
     for index, column in enumerate(columns):
         if column.width:
             records[:, position:position + column.width] = texts[:, offset:offset + column.width]
@@ -240,17 +313,17 @@ def _observations(columns: list[XptColumn], chunk: pd.DataFrame) -> bytes:
             offset += column.width
         else:
             values = chunk[f"c{index}"].to_numpy(dtype=np.float64, na_value=np.nan)
-            bits = _ibm_doubles(values, column.name)
+            bits, unrepresentable[column.name] = _ibm_doubles(values)
             records[:, position:position + 8] = bits.astype(">u8").view(np.uint8).reshape(-1, 8)
             position += 8
-    return records.tobytes()
+    return records.tobytes(), unrepresentable
 
 
-def _ibm_doubles(values: np.ndarray, column: str) -> np.ndarray:
+def _ibm_doubles(values: np.ndarray) -> tuple[np.ndarray, int]:
     """IEEE doubles -> the bits of IBM System/360 doubles (sign, base-16 exponent + 64, 56-bit
-    fraction); NaN (NULL) -> SAS's missing `.`. Exact: 53 bits of mantissa fit in 56."""
-    if np.isinf(values).any():
-        raise XptLimitError(f"{column}: an infinite value has no XPT representation")
+    fraction); NaN (NULL) -> SAS's missing `.`. Exact: 53 bits of mantissa fit in 56.
+    A value outside the IBM double's range (16**-65 <= |x| < 16**63), infinity included, is also
+    written missing: returned with how many there were."""
     missing, zero = np.isnan(values), values == 0
     bits = np.where(missing | zero, 1.0, values).view(np.uint64)
     sign = bits >> np.uint64(63)
@@ -259,13 +332,12 @@ def _ibm_doubles(values: np.ndarray, column: str) -> np.ndarray:
     # value = mantissa * 2**(exponent - 52) = fraction * 2**-56 * 16**quarter, fraction < 2**56
     quarter = -((-(exponent + 1)) // 4)  # ceil((exponent + 1) / 4)
     shift = (exponent + 4 - 4 * quarter).astype(np.uint64)  # 0..3
-    ibm_exponent = quarter + 64
-    if ((ibm_exponent < 0) | (ibm_exponent > 127))[~(missing | zero)].any():
-        raise XptLimitError(f"{column}: a value outside the IBM double's range")
+    ibm_exponent = quarter + 64  # infinity's IEEE exponent (1024) makes it 321: out of range too
+    unrepresentable = ~(missing | zero) & ((ibm_exponent < 0) | (ibm_exponent > 127))
     ibm = (sign << np.uint64(63)) | (ibm_exponent.astype(np.uint64) << np.uint64(56)) | (mantissa << shift)
     ibm[zero] = 0
-    ibm[missing] = _MISSING
-    return ibm
+    ibm[missing | unrepresentable] = _MISSING
+    return ibm, int(unrepresentable.sum())
 
 
 def _pad(out: BinaryIO, written: int) -> None:

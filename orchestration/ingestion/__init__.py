@@ -1,7 +1,19 @@
-"""Landing-to-raw ingestion: find complete transfers, check them per the DTS, load them whole."""
+"""Landing-to-raw ingestion: find complete transfers, check them per the DTS, load them whole.
+
+Every complete transfer ends LOADED or REJECTED, in one transaction of its own: its rows and its
+LOADED row in raw.transfer_log are committed together, after its rows passed the raw suites'
+critical expectations; anything else rolls back to nothing and logs a REJECTED row naming the
+file and the rule. An unexpected error while checking or loading one transfer rejects that
+transfer (rule `internal-error`) and the others go on. Only a fault of the warehouse's own
+machine (disk full, out of memory, the database file unusable) stops ingestion: the transfer is
+then not logged, and the next refresh tries it again whole.
+"""
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -10,13 +22,16 @@ from typing import Callable
 
 import duckdb
 
-from orchestration.ingestion.manifest import Manifest, read_manifest
-from orchestration.ingestion.raw_loader import LoadedTransfer, load_transfer
-from orchestration.ingestion.transfers import TransferRef, TransferRejected, find_complete_transfers
+from orchestration.ingestion.file_scan import file_kind
+from orchestration.ingestion.landing_changes import LandingChange, file_sizes, record_landing_changes
+from orchestration.ingestion.manifest import Manifest, parse_manifest, read_manifest_bytes
+from orchestration.ingestion.raw_loader import LoadedTransfer, LoadProgress, load_transfer
+from orchestration.ingestion.transfers import TransferRef, TransferRejected, find_complete_transfers, printable
 from orchestration.warehouse import RAW_SCHEMA, ensure_raw_layer
 
 __all__ = [
     "IngestReport",
+    "IngestionStopped",
     "TransferRef",
     "TransferRejected",
     "find_complete_transfers",
@@ -24,12 +39,27 @@ __all__ = [
     "seen_transfers",
 ]
 
+# Faults of this machine, not of a transfer: rejecting a good transfer for them would lose it.
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM, errno.EFBIG}
+_MACHINE_ERRORS = (
+    MemoryError,
+    duckdb.IOException,
+    duckdb.OutOfMemoryException,
+    duckdb.FatalException,
+    duckdb.InterruptException,
+)
+
+
+class IngestionStopped(RuntimeError):
+    """A fault of the machine stopped ingestion; the transfer it was loading is not logged."""
+
 
 @dataclass
 class IngestReport:
     loaded: list[LoadedTransfer] = field(default_factory=list)
     rejected: list[TransferRejected] = field(default_factory=list)
     skipped: int = 0
+    landing_changes: list[LandingChange] = field(default_factory=list)
 
 
 def seen_transfers(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
@@ -45,15 +75,17 @@ def ingest_new_transfers(
 ) -> IngestReport:
     """Load every complete transfer not seen before; reject (and log) the ones that break the DTS.
 
-    Each transfer is one transaction: it lands whole with its LOADED row in raw.transfer_log, or
-    not at all, leaving only a REJECTED row with the reason. A transfer seen before is skipped, so
-    offering the same transfer again changes nothing.
+    A transfer seen before is skipped, so offering the same transfer again changes nothing; if
+    its files changed since it was logged, that is said (and recorded once in raw.landing_changes).
     """
     report = IngestReport()
     seen = seen_transfers(con)
     candidates = find_complete_transfers(landing_dir)
-    new = [t for t in candidates if (t.site_id, t.extract_id) not in seen]
+    new = [t for t in candidates if t.key not in seen]
     report.skipped = len(candidates) - len(new)
+    report.landing_changes = record_landing_changes(con, [t for t in candidates if t.key in seen])
+    for change in report.landing_changes:
+        progress(f"WARNING {change}")
     for position, transfer in enumerate(new, start=1):
         progress(f"transfer {position}/{len(new)} {transfer.label}: checking and loading")
         outcome = _ingest_one(con, transfer)
@@ -66,32 +98,111 @@ def ingest_new_transfers(
     return report
 
 
+@dataclass
+class _Attempt:
+    """What is known of a transfer while it is checked and loaded."""
+
+    manifest: Manifest | None = None
+    manifest_sha256: str | None = None  # of manifest.json's bytes, even when they are no manifest
+    progress: LoadProgress = field(default_factory=LoadProgress)
+
+
 def _ingest_one(con, transfer: TransferRef) -> LoadedTransfer | TransferRejected:
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    manifest: Manifest | None = None
+    attempt = _Attempt()
     con.execute("BEGIN TRANSACTION")
     try:
-        manifest = read_manifest(transfer)
-        with tempfile.TemporaryDirectory(prefix="regenheart-transcode-") as scratch:
-            loaded = load_transfer(con, transfer, manifest, loaded_at, Path(scratch))
-        _log(con, transfer, manifest, loaded_at, loaded=loaded)
+        loaded = _check_and_load(con, transfer, attempt, loaded_at)
         con.execute("COMMIT")
         return loaded
     except TransferRejected as rejection:
-        con.execute("ROLLBACK")
-        _log(con, transfer, manifest, loaded_at, rejection=rejection)
-        return rejection
+        outcome = rejection
+    except Exception as error:
+        _rollback(con)
+        if is_machine_fault(error):
+            raise IngestionStopped(
+                f"transfer {transfer.label}: {type(error).__name__}: {printable(error, 300)} "
+                "(a fault of this machine, not of the transfer: it is not logged, the next refresh loads it again)"
+            ) from error
+        outcome = _unexpected(transfer, attempt, error)
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
+    _rollback(con)
+    _log(con, transfer, attempt, loaded_at, rejection=outcome)
+    return outcome
 
 
-def _log(con, transfer, manifest, loaded_at, loaded=None, rejection=None) -> None:
+def _check_and_load(con, transfer: TransferRef, attempt: _Attempt, loaded_at: datetime) -> LoadedTransfer:
+    _check_folder(transfer)
+    attempt.progress.file = "manifest.json"
+    manifest_bytes = read_manifest_bytes(transfer)
+    attempt.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    attempt.manifest = parse_manifest(transfer, manifest_bytes)
+    if not con.execute("SELECT json_valid(?)", [attempt.manifest.text]).fetchall()[0][0]:
+        # kept in raw.transfer_log, where the raw suites read it with DuckDB's JSON functions
+        raise TransferRejected(transfer, "manifest-json", "manifest.json is not JSON that DuckDB reads", file="manifest.json")
+    with tempfile.TemporaryDirectory(prefix="regenheart-transcode-") as scratch:
+        loaded = load_transfer(con, transfer, attempt.manifest, loaded_at, Path(scratch), attempt.progress)
+    _log(con, transfer, attempt, loaded_at, loaded=loaded)
+    _check_raw_rows(con, transfer)
+    return loaded
+
+
+def _check_folder(transfer: TransferRef) -> None:
+    """A transfer is a folder delivered into the landing folder (DTS section 1), not a link to one;
+    its manifest a regular file."""
+    for folder in (transfer.path.parent, transfer.path):
+        if os.path.islink(folder):
+            raise TransferRejected(transfer, "file-type", f"folder {printable(folder.name)} is a symbolic link: a transfer is a folder delivered into the landing folder")
+    kind = file_kind(transfer.manifest_path)
+    if kind is not None:
+        raise TransferRejected(transfer, "file-type", f"{kind}: a transfer holds regular files only", file="manifest.json")
+
+
+def _check_raw_rows(con, transfer: TransferRef) -> None:
+    """The raw gate's critical row expectations on this transfer's rows, before they are committed: a
+    transfer that fails them is rejected here, so that no later refresh can build on it."""
+    from orchestration.quality import validate_layer
+
+    # the row-level ones, counted in DuckDB; the loader already made sure of the columns
+    report = validate_layer(con, "raw", new_transfers=[transfer.key], severities=("critical",), in_duckdb_only=True)
+    if report.passed:
+        return
+    failure = report.critical_failures[0]
+    table = failure.suite.removeprefix("raw.")
+    raise TransferRejected(
+        transfer, "raw-gate", f"fails {failure.describe()}",
+        file=None if table == "transfer_log" else f"{table}.csv",
+    )
+
+
+def _unexpected(transfer: TransferRef, attempt: _Attempt, error: Exception) -> TransferRejected:
+    if isinstance(error, PermissionError):
+        return TransferRejected(transfer, "file-unreadable", f"cannot be read ({error.strerror})", file=attempt.progress.file)
+    return TransferRejected(
+        transfer, "internal-error", f"checking or loading it raised {type(error).__name__}: {error}", file=attempt.progress.file
+    )
+
+
+def is_machine_fault(error: BaseException) -> bool:
+    return isinstance(error, _MACHINE_ERRORS) or (isinstance(error, OSError) and error.errno in _MACHINE_ERRNOS)
+
+
+def _rollback(con) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:  # no transaction open any more
+        pass
+
+
+def _log(con, transfer: TransferRef, attempt: _Attempt, loaded_at, loaded=None, rejection=None) -> None:
+    manifest = attempt.manifest
     con.execute(
         f"""INSERT INTO {RAW_SCHEMA}.transfer_log (SITEID, EXTRACT_ID, STATUS, REASON, RULE,
                 REJECTED_FILE, REJECTED_LINE, FILES, ROWS, LOADED_AT, EXTRACTED_AT, ENCODING,
-                DELIMITER, DECIMAL_SEPARATOR, DTS_VERSION, MANIFEST)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                DELIMITER, DECIMAL_SEPARATOR, DTS_VERSION, MANIFEST, MANIFEST_SHA256, FILE_SIZES)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             transfer.site_id,
             transfer.extract_id,
@@ -109,5 +220,7 @@ def _log(con, transfer, manifest, loaded_at, loaded=None, rejection=None) -> Non
             manifest.decimal_separator if manifest else None,
             manifest.dts_version if manifest else None,
             manifest.text if manifest else None,
+            attempt.manifest_sha256,
+            file_sizes(transfer, manifest) if manifest else None,
         ],
     )

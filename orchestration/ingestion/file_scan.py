@@ -8,17 +8,56 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _CHUNK = 1 << 20
+
+
+class NotARegularFile(OSError):
+    """A delivered path that is a symbolic link, a folder, a pipe or a device: never read."""
+
+
+def file_kind(path: Path) -> str | None:
+    """None for a regular file; else what `path` is (without following a link)."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file (a pipe, socket or device)"
+
+
+def open_delivered(path: Path) -> BinaryIO:
+    """`path` opened for reading only if it is a regular file, itself, not through a link: a pipe
+    would block the refresh, a link would read something outside the transfer."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if os.path.islink(path):
+            raise NotARegularFile(f"{path.name} is a symbolic link") from error
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotARegularFile(f"{path.name} is {file_kind(path) or 'not a regular file'}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @dataclass(frozen=True)
 class ScannedFile:
     sha256: str
-    physical_lines: int
+    physical_lines: int  # line feeds, plus one for a last line without one
     readable_path: Path
+    lone_carriage_returns: bool  # a CR not followed by LF: lines counted by LF alone are not the CSV's lines
 
 
 class UndecodableFile(ValueError):
@@ -31,15 +70,17 @@ def scan_file(path: Path, encoding: str, scratch_dir: Path) -> ScannedFile:
     """Hash and count `path`, check it decodes as `encoding`, and give a UTF-8 path to read."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    newlines = 0
+    newlines = carriage_returns = crlf = 0
     last_byte = b""
     transcode = encoding != "utf-8"
     target = scratch_dir / path.name if transcode else path
     out = target.open("w", encoding="utf-8", newline="") if transcode else None
     try:
-        with path.open("rb") as source:
+        with open_delivered(path) as source:
             while chunk := source.read(_CHUNK):
                 digest.update(chunk)
+                carriage_returns += chunk.count(b"\r")
+                crlf += chunk.count(b"\r\n") + (last_byte == b"\r" and chunk[:1] == b"\n")
                 try:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
@@ -57,12 +98,12 @@ def scan_file(path: Path, encoding: str, scratch_dir: Path) -> ScannedFile:
         if out:
             out.close()
     physical_lines = newlines + (1 if last_byte not in (b"", b"\n") else 0)
-    return ScannedFile(digest.hexdigest(), physical_lines, target)
+    return ScannedFile(digest.hexdigest(), physical_lines, target, carriage_returns != crlf)
 
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as source:
+    with open_delivered(path) as source:
         while chunk := source.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

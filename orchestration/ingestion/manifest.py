@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 
 from orchestration import dts
-from orchestration.ingestion.transfers import TransferRef, TransferRejected
+from orchestration.ingestion.file_scan import open_delivered
+from orchestration.ingestion.transfers import TransferRef, TransferRejected, printable
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+# A manifest lists eleven files or so: a few kB. Anything far larger is not one, and is not read whole.
+MAX_MANIFEST_BYTES = 1 << 20
+# Row counts beyond any EDC extract (and within DuckDB's BIGINT, also summed over a transfer's files).
+MAX_ROWS = 10**12
+MAX_FILE_NAME_CHARS = 255
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class Manifest:
     decimal_separator: str
     files: tuple[ListedFile, ...]
     text: str
+    sha256: str  # of manifest.json's bytes
 
     def listed(self, name: str) -> ListedFile | None:
         return next((f for f in self.files if f.name == name), None)
@@ -38,13 +46,23 @@ class Manifest:
 
 def read_manifest(transfer: TransferRef) -> Manifest:
     """The transfer's manifest, or TransferRejected naming the first rule it breaks."""
+    return parse_manifest(transfer, read_manifest_bytes(transfer))
+
+
+def parse_manifest(transfer: TransferRef, raw_bytes: bytes) -> Manifest:
+    """The manifest in `raw_bytes` (manifest.json's), or TransferRejected naming the first rule it breaks."""
     reject = _rejector(transfer)
-    raw_bytes = transfer.manifest_path.read_bytes()
+    if len(raw_bytes) > MAX_MANIFEST_BYTES:
+        raise reject("manifest-json", f"manifest.json is larger than {MAX_MANIFEST_BYTES} bytes: not a manifest")
     try:
         text = raw_bytes.decode("utf-8-sig")
-        content = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        content = json.loads(text, object_pairs_hook=_without_repeated_keys, parse_constant=_not_json)
+        # stored in raw.transfer_log and read there by DuckDB: JSON text of Unicode strings only
+        json.dumps(content, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (UnicodeError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         raise reject("manifest-json", f"manifest.json is not valid JSON ({exc})")
+    except RecursionError:
+        raise reject("manifest-json", "manifest.json is not valid JSON (nested too deeply)")
     if not isinstance(content, dict):
         raise reject("manifest-json", "manifest.json is not a JSON object")
 
@@ -67,13 +85,32 @@ def read_manifest(transfer: TransferRef) -> Manifest:
         study=content["study"],
         site_id=content["site_id"],
         extract_id=content["extract_id"],
-        extracted_at=str(content["extracted_at"]),
+        extracted_at=printable(content["extracted_at"], 100),
         encoding=content["encoding"].lower(),
         delimiter=content["delimiter"],
         decimal_separator=content["decimal_separator"],
         files=_listed_files(reject, content["files"]),
         text=text,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )
+
+
+def read_manifest_bytes(transfer: TransferRef) -> bytes:
+    """manifest.json's bytes, at most MAX_MANIFEST_BYTES + 1 of them (a regular file only)."""
+    with open_delivered(transfer.manifest_path) as handle:
+        return handle.read(MAX_MANIFEST_BYTES + 1)
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _without_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"key {printable(repeated[0], 60)!r} appears twice in one object")
+    return dict(pairs)
 
 
 def _rejector(transfer: TransferRef):
@@ -96,9 +133,9 @@ def _check_value(reject, content: dict, field: str, allowed: tuple[str, ...]) ->
 def _check_ids(transfer: TransferRef, reject, content: dict) -> None:
     if not dts.SITE_ID_PATTERN.fullmatch(transfer.site_id):
         raise reject("folder-ids", f"site folder {transfer.site_id!r} is not a SITEID ([A-Z0-9]{{2,8}})")
-    if not dts.EXTRACT_ID_PATTERN.fullmatch(transfer.extract_id):
+    if not dts.is_extract_id(transfer.extract_id):
         raise reject(
-            "folder-ids", f"extract folder {transfer.extract_id!r} is not an EXTRACT_ID (YYYYMMDDTHHMMSSZ)"
+            "folder-ids", f"extract folder {transfer.extract_id!r} is not an EXTRACT_ID (a UTC time YYYYMMDDTHHMMSSZ)"
         )
     for field, folder_value in (("site_id", transfer.site_id), ("extract_id", transfer.extract_id)):
         if content[field] != folder_value:
@@ -110,7 +147,7 @@ def _check_ids(transfer: TransferRef, reject, content: dict) -> None:
 def _listed_files(reject, files) -> tuple[ListedFile, ...]:
     if not isinstance(files, list):
         raise reject("manifest-value", "files is not a list")
-    listed = []
+    listed: dict[str, ListedFile] = {}
     for position, entry in enumerate(files, start=1):
         if not isinstance(entry, dict):
             raise reject("manifest-value", f"files entry {position} is not an object")
@@ -118,11 +155,30 @@ def _listed_files(reject, files) -> tuple[ListedFile, ...]:
         if missing:
             raise reject("manifest-field", f"files entry {position} lacks: {', '.join(missing)}")
         name, rows, sha256 = entry["name"], entry["rows"], entry["sha256"]
-        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
-            raise reject("manifest-value", f"files entry {position} has an invalid name {name!r}")
-        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
-            raise reject("manifest-value", f"{name}: rows is {rows!r}, not a whole number >= 0")
+        if not _plain_file_name(name):
+            raise reject("manifest-value", f"files entry {position} has an invalid name {printable(repr(name), 100)}")
+        if isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows <= MAX_ROWS:
+            raise reject("manifest-value", f"{name}: rows is {printable(repr(rows), 60)}, not a whole number from 0 to {MAX_ROWS:.0e}")
         if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
             raise reject("manifest-value", f"{name}: sha256 is not 64 hex digits")
-        listed.append(ListedFile(name, rows, sha256.lower()))
-    return tuple(listed)
+        if name in listed:
+            raise reject("manifest-value", f"{name} is listed twice (files entries {_position(files, name)} and {position})")
+        listed[name] = ListedFile(name, rows, sha256.lower())
+    return tuple(listed.values())
+
+
+def _plain_file_name(name) -> bool:
+    """A file name of the transfer folder itself: no path, not hidden, nothing a terminal or a
+    database would garble."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= MAX_FILE_NAME_CHARS
+        and not name.startswith(".")
+        and "/" not in name
+        and "\\" not in name
+        and printable(name) == name
+    )
+
+
+def _position(files: list, name: str) -> int:
+    return next(index for index, entry in enumerate(files, start=1) if entry.get("name") == name)

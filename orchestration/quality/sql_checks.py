@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orchestration.sql import identifier, literal
+
 COLUMN_MAP_TYPES = (
     "expect_column_values_to_not_be_null",
     "expect_column_values_to_be_null",
@@ -67,7 +69,7 @@ def evaluate(con, table: str, expectations: dict[int, dict]) -> dict[int, Counts
     """The Counts of the given expectations (by position in their suite) over `table`: the column
     and pair checks in one aggregate scan, each uniqueness and table check in a query of its own."""
     types = {name: str(type_) for name, type_, *_ in con.execute(f"select * from {table} limit 0").description}
-    missing = sorted({c for e in expectations.values() for c in _columns(e) if c not in types})
+    missing = sorted({c for e in expectations.values() for c in expectation_columns(e) if c not in types})
     if missing:
         raise KeyError(f"column(s) {', '.join(missing)} not in the batch")
     compiled = {index: _compile(expectation, types) for index, expectation in expectations.items()}
@@ -153,7 +155,7 @@ def _compile(expectation: dict, types: dict[str, str]) -> _Compiled:
     raise ValueError(f"{kind} is not validated in DuckDB")
 
 
-def _columns(expectation: dict) -> list[str]:
+def expectation_columns(expectation: dict) -> list[str]:
     kwargs = expectation.get("kwargs") or {}
     columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
     return columns + list(kwargs.get("column_list") or []) + _condition_columns(kwargs.get("row_condition"))
@@ -169,7 +171,7 @@ def _condition_columns(condition) -> list[str]:
 
 def _column_check(kind: str, kwargs: dict, column: str, types: dict[str, str]) -> str:
     """The check of one non-missing value (NULL where pandas' comparison would be False)."""
-    name = quoted(column)
+    name = identifier(column)
     if kind in ("expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"):
         members = _in_list(name, kwargs.get("value_set"), types[column])
         return members if kind.endswith("_be_in_set") and "not_be" not in kind else f"not ({members})"
@@ -189,7 +191,7 @@ def _column_check(kind: str, kwargs: dict, column: str, types: dict[str, str]) -
 
 
 def _pair_check(kind: str, kwargs: dict, a: str, b: str, types: dict[str, str]) -> str:
-    column_a, column_b = quoted(a), quoted(b)
+    column_a, column_b = identifier(a), identifier(b)
     if kind == "expect_column_pair_values_to_be_equal":
         return f"{column_a} = {column_b}"
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
@@ -225,7 +227,7 @@ def _value_family(value) -> str:
 
 def _missing(column: str, types: dict[str, str]) -> str:
     """What pandas calls missing: NULL, and NaN in a floating-point column."""
-    name = quoted(column)
+    name = identifier(column)
     return f"({name} is null or isnan({name}))" if types.get(column) in _FLOAT_TYPES else f"{name} is null"
 
 
@@ -243,19 +245,19 @@ def _condition(condition, types: dict[str, str]) -> str:
     if kind == "comparison":
         operator, parameter = condition["operator"], condition["parameter"]
         if operator in ("IN", "NOT_IN"):
-            members = _in_list(quoted(column), parameter, types[column])
+            members = _in_list(identifier(column), parameter, types[column])
             return f"coalesce({members if operator == 'IN' else f'not ({members})'}, false)"
         sql_operator = {"==": "=", "!=": "<>"}.get(operator, operator)
         if sql_operator not in ("=", "<>", "<", "<=", ">", ">="):
             raise ValueError(f"row condition operator {operator!r}")
-        return f"coalesce({quoted(column)} {sql_operator} {literal(parameter)}, false)"
+        return f"coalesce({identifier(column)} {sql_operator} {literal(parameter)}, false)"
     raise ValueError(f"row condition {condition!r} is not validated in DuckDB")
 
 
 def _uniqueness(con, table: str, check: _Compiled) -> Counts:
     """Every considered row whose value (key) another considered row has is unexpected; NULLs are
     equal to each other here, as in pandas' duplicated()."""
-    key = ", ".join(quoted(column) for column in check.key)
+    key = ", ".join(identifier(column) for column in check.key)
     duplicated = f"select {key} from {table} where {check.considered} group by {key} having count(*) > 1"
     total, ignored = con.execute(
         f"select count(*) filter (where {check.domain}), count(*) filter (where ({check.domain}) and ({check.ignored})) "
@@ -265,7 +267,7 @@ def _uniqueness(con, table: str, check: _Compiled) -> Counts:
         f"select coalesce(sum(n), 0) from (select count(*) as n from {table} where {check.considered} "
         f"group by {key} having count(*) > 1)"
     ).fetchone()[0]
-    same_key = " and ".join(f"duplicated.{quoted(c)} is not distinct from {ROW}.{quoted(c)}" for c in check.key)
+    same_key = " and ".join(f"duplicated.{identifier(c)} is not distinct from {ROW}.{identifier(c)}" for c in check.key)
     failing = f"{check.considered} and exists (select 1 from ({duplicated}) as duplicated where {same_key})"
     return check.counts(total, ignored, unexpected, failing)
 
@@ -282,7 +284,7 @@ def _distinct_values_contain(con, table: str, expectation: dict) -> Counts:
     kwargs = expectation.get("kwargs") or {}
     column = kwargs["column"]
     values = sorted(
-        (value for (value,) in con.execute(f"select distinct {quoted(column)} from {table} where {quoted(column)} is not null").fetchall()),
+        (value for (value,) in con.execute(f"select distinct {identifier(column)} from {table} where {identifier(column)} is not null").fetchall()),
         key=str,
     )
     success = set(kwargs.get("value_set") or ()) <= set(values)
@@ -290,15 +292,3 @@ def _distinct_values_contain(con, table: str, expectation: dict) -> Counts:
     return Counts(success, rows, None, observed_value=values)
 
 
-def quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"

@@ -14,6 +14,7 @@ it) per DataFrame, and the results of the chunks are added up per expectation.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -27,6 +28,7 @@ from typing import Any, Iterable, Iterator
 import duckdb
 
 from orchestration.quality import sql_checks
+from orchestration.sql import identifier, literal
 from orchestration.quality.suites import (
     LAYERS,
     SuiteDefinition,
@@ -147,6 +149,8 @@ def validate_layer(
     expectations_dir: Path | None = None,
     chunk_cells: int = CHUNK_CELLS,
     engine: str = DUCKDB,
+    severities: Iterable[str] | None = None,
+    in_duckdb_only: bool = False,
 ) -> LayerReport:
     """Validate every suite of `layer` (expectations/<layer>/*.json) on the DuckDB connection `con`.
 
@@ -157,6 +161,11 @@ def validate_layer(
     without `partition_by` are always validated whole. `suites` restricts the run to those suite
     names (or tables). The connection is only read (it may be read-only); the temporary table a
     suite's batch is held in is dropped before the next suite.
+
+    `severities` keeps only the expectations of those severities (ingestion checks a transfer
+    against the raw suites' critical ones before it commits it). `in_duckdb_only` keeps only the
+    expectations counted in DuckDB (no schema check, no GX import), and holds only the columns
+    they read in the batch table (a narrower batch is cheaper to build).
 
     `engine`: "duckdb" (default) counts the row-level expectations in DuckDB (sql_checks.py) and has
     GX check the batch's schema; "pandas" has GX validate every expectation on pandas DataFrames of
@@ -185,23 +194,38 @@ def validate_layer(
         unknown = wanted - {d.name for d in definitions} - {d.table for d in definitions}
         if unknown:
             raise ValueError(f"no {layer} suite named {', '.join(sorted(unknown))}")
+    if severities is not None or in_duckdb_only:
+        def kept(expectation: dict) -> bool:
+            return (severities is None or expectation.get("severity", CRITICAL) in severities) and (
+                not in_duckdb_only or sql_checks.supported(expectation))
 
-    context = _ephemeral_context()
-    source = context.data_sources.add_pandas(name=f"regenheart_{layer}")
+        definitions = [d for d in (_only(d, kept) for d in definitions) if d.expectations]
+
+    # GX is imported (seconds, once per process) only when an expectation needs it
+    source = functools.cache(lambda: _ephemeral_context().data_sources.add_pandas(name=f"regenheart_{layer}"))
     if layer == "raw":
         # Many transfers (a first build) are read a group at a time, so that no batch query
         # materializes every transfer's rows at once.
         groups = _transfer_groups(con, transfers)
         reports = [
-            _merged([_validate_suite(con, source, definition, group, None, chunk_cells, engine) for group in groups])
+            _merged([
+                _validate_suite(con, source, definition, group, None, chunk_cells, engine, narrow=in_duckdb_only)
+                for group in groups
+            ])
             for definition in definitions
         ]
     else:
         site_list = None if sites is None else sorted({str(site) for site in sites})
         reports = [
-            _validate_suite(con, source, definition, None, site_list, chunk_cells, engine) for definition in definitions
+            _validate_suite(con, source, definition, None, site_list, chunk_cells, engine, narrow=in_duckdb_only)
+            for definition in definitions
         ]
     return LayerReport(layer, reports, transfers, time.perf_counter() - started)
+
+
+def _only(definition: SuiteDefinition, kept) -> SuiteDefinition:
+    expectations = [e for e in definition.expectations if kept(e)]
+    return replace(definition, document={**definition.document, "expectations": expectations})
 
 
 def _transfer_groups(con, transfers: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
@@ -249,11 +273,13 @@ def _ephemeral_context():
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _validate_suite(con, source, definition: SuiteDefinition, transfers, sites, chunk_cells, engine) -> SuiteReport:
+def _validate_suite(
+    con, source, definition: SuiteDefinition, transfers, sites, chunk_cells, engine, narrow: bool = False
+) -> SuiteReport:
     started = time.perf_counter()
-    batch_definition = _whole_dataframe(_dataframe_asset(source, definition.name))
+    batch_definition = _LazyBatchDefinition(source, definition.name)
     try:
-        sizes = _materialize_batch(con, definition, transfers, sites)
+        sizes = _materialize_batch(con, definition, transfers, sites, narrow)
         try:
             rows = sum(count for _, count in sizes)
             if sites is not None and definition.partition_by and not sizes:
@@ -326,7 +352,7 @@ def _counted_outcome(con, definition: SuiteDefinition, expectation: dict, counts
         shown = [c for c in _unique(list(definition.id_columns) + columns + list(meta.get("show_columns") or []))
                  if c in batch_columns]
         cursor = con.execute(
-            f"select {', '.join(sql_checks.quoted(c) for c in shown)} from {_BATCH_TABLE} as {sql_checks.ROW} "
+            f"select {', '.join(identifier(c) for c in shown)} from {_BATCH_TABLE} as {sql_checks.ROW} "
             f"where {counts.failing_where} order by {sql_checks.ROW}.rowid limit {MAX_FAILING_ROWS}"
         )
         failing_rows = [{c: _jsonable(v) for c, v in zip(shown, row)} for row in cursor.fetchall()]
@@ -354,6 +380,20 @@ def _validated_on_frames(con, batch_definition, definition, sizes, chunk_cells, 
         for frame in _batch_frames(con, definition, sizes, chunk_cells)
     ]
     return _added_up(chunks)
+
+
+class _LazyBatchDefinition:
+    """GX's whole-DataFrame batch definition of a suite, made when first asked for a batch."""
+
+    def __init__(self, source, name: str):
+        self._source, self._name = source, name
+
+    @functools.cached_property
+    def _definition(self):
+        return _whole_dataframe(_dataframe_asset(self._source(), self._name))
+
+    def get_batch(self, **kwargs):
+        return self._definition.get_batch(**kwargs)
 
 
 def _dataframe_asset(source, name: str):
@@ -428,9 +468,10 @@ def _nothing_to_validate(definition: SuiteDefinition) -> list[ExpectationOutcome
     ]
 
 
-def _materialize_batch(con, definition: SuiteDefinition, transfers, sites) -> list[tuple[str, int]]:
+def _materialize_batch(con, definition: SuiteDefinition, transfers, sites, narrow: bool = False) -> list[tuple[str, int]]:
     """Run the suite's batch query once into a temporary table (rows of the given sites only, when
-    `sites` is a list and the suite is partitioned) and return its partitions' row counts."""
+    `sites` is a list and the suite is partitioned) and return its partitions' row counts. A
+    `narrow` batch keeps only the columns the expectations and the failure reports read."""
     query = definition.batch_query
     parameters = query_parameters(query, transfers)
     # rows without a site (partition NULL) are always validated: they belong to no one site
@@ -440,12 +481,22 @@ def _materialize_batch(con, definition: SuiteDefinition, transfers, sites) -> li
         where = f"where {partition} in (select unnest($regenheart_sites::varchar[]))"
         parameters["regenheart_sites"] = ["", *sites]
         query = _own_table_scoped(query, definition.table, where)
+    columns = _read_columns(definition) if narrow else "*"
     con.execute(
         f"create or replace temporary table {_BATCH_TABLE} as "
-        f"select *, {partition} as {_PARTITION} from (\n{query}\n) as batch {where}",
+        f"select {columns}, {partition} as {_PARTITION} from (\n{query}\n) as batch {where}",
         parameters,
     )
     return con.execute(f"select {_PARTITION}, count(*) from {_BATCH_TABLE} group by all order by all").fetchall()
+
+
+def _read_columns(definition: SuiteDefinition) -> str:
+    """The batch columns the expectations and the failure reports read (those the batch has: a
+    missing one is reported by the expectation that reads it)."""
+    read = {*definition.id_columns}
+    for expectation in definition.expectations:
+        read.update(sql_checks.expectation_columns(expectation), (expectation.get("meta") or {}).get("show_columns") or ())
+    return f"columns(lambda name: name in ({', '.join(literal(c) for c in sorted(read))}))" if read else "*"
 
 
 def _own_table_scoped(query: str, table: str, where: str) -> str:

@@ -12,8 +12,8 @@ nothing ticks, whatever the status; when the daemon comes back after a missed 02
 launches the latest missed tick once (a schedule without partitions does not catch up more).
 
 If a `nightly_refresh` run is still queued or running at 02:00 the tick is skipped with a reason:
-two runs would fight over the build database's single writer lock, and the running one already
-does the same work. Runs created more than STALE_RUN_AFTER ago (see sensors.py) do not count.
+a second run would only wait for the first on the warehouse's refresh lock
+(orchestration/refresh_lock.py), and the running one already does the same work. Runs created more than STALE_RUN_AFTER ago (see sensors.py) do not count.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Each tick (at most once a minute) does three cheap things and touches nothing it does not own:
 
 1. Is a `nightly_refresh` run already queued or running (launched by this sensor, the schedule,
-   the UI or `regenheart refresh` with DAGSTER_HOME set)? Then it skips: a second run would fail
-   on the build database's single-writer lock (DuckDB does not wait for it), and the running one
-   may already be loading the new transfer. The next tick after it ends looks again. Runs created more than
+   the UI or `regenheart refresh` with DAGSTER_HOME set)? Then it skips: a second run would only
+   wait for the first on the warehouse's refresh lock (orchestration/refresh_lock.py), and the
+   running one may already be loading the new transfer. The next tick after it ends looks again. Runs created more than
    `STALE_RUN_AFTER` ago are ignored: a run whose process died (a killed `dagster dev`) stays
    STARTED for ever, and must not stop the automation.
 2. Which complete transfers (a folder `<SITEID>/<EXTRACT_ID>/` with its manifest) are in the
@@ -20,8 +20,8 @@ Each tick (at most once a minute) does three cheap things and touches nothing it
 Several new transfers at once are coalesced: a tick requests ONE run, keyed by the first new
 transfer in site then extract-id order, and that run loads every new complete transfer (the
 ingestion step always takes all of them). The others are then in marts.extract_log and need no
-run. One run per transfer would start runs side by side, and all but one would fail on the
-DuckDB writer lock. Whatever happens, this sensor requests at most one run per transfer, ever:
+run. One run per transfer would start runs side by side, each waiting for the others on
+the refresh lock. Whatever happens, this sensor requests at most one run per transfer, ever:
 if a run's gates fail and nothing is published, the next tick requests the next unseen key, which
 is a retry of the same work, and once every key is used it stops.
 

@@ -2,9 +2,10 @@
 
 import dagster as dg
 
+from orchestration.build_state import OUTPUT_FILES, latest_publication, record_output
 from orchestration.defs.resources import WarehouseResource
 
-EXPORTS_FOLDER = "exports"
+EXPORTS_FOLDER = OUTPUT_FILES["exports"].parent
 
 
 @dg.asset(
@@ -24,10 +25,19 @@ def warehouse_exports(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     # and pandas are only needed when the exports are written.
     from orchestration.exports import write_exports
 
-    exports = write_exports(warehouse.published_path, folder)
+    with warehouse.connection() as con:
+        publication = latest_publication(con)
+    exports = write_exports(warehouse.published_path, folder, publication=publication)
+    with warehouse.connection() as con:
+        record_output(con, "exports", publication)
     context.log.info(f"wrote {len(exports.files)} export files to {exports.folder}")
     if exports.removed:
         context.log.info(f"removed exports of tables no longer in marts: {', '.join(exports.removed)}")
+    for adjustment in exports.xpt_adjustments:
+        context.log.warning(
+            f"{adjustment.file} {adjustment.variable}: {adjustment.values} value(s) {adjustment.rule}, "
+            "which XPT v5 cannot hold; the CSV and Parquet files keep them whole"
+        )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(exports.folder)),
@@ -36,5 +46,6 @@ def warehouse_exports(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                 schema=dg.TableSchema(columns=[dg.TableColumn("file", "string"), dg.TableColumn("rows", "int")]),
             ),
             "removed": dg.MetadataValue.json(list(exports.removed)),
+            "xpt_adjustments": dg.MetadataValue.json([a.record() for a in exports.xpt_adjustments]),
         }
     )

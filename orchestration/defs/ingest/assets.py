@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration import dts
-from orchestration.build_state import NOTHING_NEW, is_current, sites_changed_since_publication
+from orchestration.build_state import NOTHING_NEW, is_current, outputs_behind, sites_changed_since_publication
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion import ingest_new_transfers
 
@@ -54,13 +54,18 @@ def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, wa
     """
     with warehouse.connection() as con:
         report = ingest_new_transfers(con, Path(warehouse.landing_dir), progress=context.log.info)
-        up_to_date = not config.rebuild and is_current(con, warehouse.published_path)
+        current = not config.rebuild and is_current(con, warehouse.published_path)
+        behind = outputs_behind(con, warehouse.published_path) if current else []
         changed_sites = None if config.rebuild else sites_changed_since_publication(con)
     for rejection in report.rejected:
         context.log.warning(f"REJECTED {rejection}")
-    if up_to_date:
+    if current and not behind:
         context.log.info(NOTHING_NEW)
         return
+    if behind:
+        # the published build is current, but a step after publishing failed or was killed: the
+        # run goes on with no site to rebuild, so that its last steps write them from it
+        context.log.info(f"nothing new, but {' and '.join(behind)} are behind the published build: writing them")
 
     rows_by_file = {domain: 0 for domain in dts.DTS_FILES}
     for loaded in report.loaded:
@@ -73,6 +78,7 @@ def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, wa
             "transfers_loaded": [t.transfer.label for t in report.loaded],
             "transfers_rejected": [str(r) for r in report.rejected],
             "transfers_already_seen": report.skipped,
+            "transfers_changed_in_landing": [str(change) for change in report.landing_changes],
             # what the later steps of this run rebuild and validate again (see changed_sites_of_run)
             "rebuild_all_sites": changed_sites is None,
             "changed_sites": changed_sites or [],

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.build_state import OUTPUT_FILES, latest_publication, record_output
 from orchestration.defs.resources import WarehouseResource
 
 
@@ -23,7 +24,11 @@ def study_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     from orchestration.reporting import report_outline, report_plots, write_study_report
 
     published = warehouse.published_path
-    path = write_study_report(published, published.parent / "reports").resolve()
+    with warehouse.connection() as con:
+        publication = latest_publication(con)
+    path = write_study_report(published, published.parent / OUTPUT_FILES["study_report"].parent).resolve()
+    with warehouse.connection() as con:
+        record_output(con, "study_report", publication)
     html = path.read_text(encoding="utf-8")
     outline, plots = report_outline(html), report_plots(html)
     context.log.info(f"study report: {path} ({len(plots)} plots)")
