@@ -12,6 +12,8 @@ import duckdb
 import pytest
 
 from conftest import REPO_ROOT, build_database, run_refresh
+from orchestration.ingestion import ingest_new_transfers
+from orchestration.warehouse import connect
 from processes import process_group
 from transfer_factory import minimal_rows, write_transfer
 
@@ -47,12 +49,21 @@ def published(published_once, tmp_path):
 
 
 def test_critical_expectation_stops_the_run_at_its_gate(published):
+    """A loaded transfer that no publication includes fails the raw gate: the run stops there.
+
+    Ingestion rejects such rows before committing them (`raw-gate`), so the case is a transfer
+    loaded under looser suites, e.g. by an older release: the gate checks it again and stops the run.
+    """
     landing, warehouse = published
     before = sha256(warehouse)
-    rows = minimal_rows("001")
-    second_ae = dict(rows["ae"][0], AESPID="2", AETERM="Гематома в месте пункции", AEDECOD="Puncture site haematoma")
-    rows["ae"].append(second_ae)  # two different AEs under one RECID: a record key nobody foresaw broken
-    write_transfer(landing, "KZ97", SECOND, rows)
+    write_transfer(landing, "KZ97", SECOND)
+    with connect(build_database(warehouse)) as con:
+        assert [t.transfer.extract_id for t in ingest_new_transfers(con, landing).loaded] == [SECOND]
+        # a second AE row under the same RECID, on a line of its own: a record key broken after loading
+        con.execute(
+            "INSERT INTO raw.ae SELECT * REPLACE (SOURCE_LINE + 1 AS SOURCE_LINE, '2' AS AESPID) "
+            "FROM raw.ae WHERE EXTRACT_ID = ?", [SECOND],
+        )
 
     result = run_refresh(landing, warehouse)
 
@@ -63,6 +74,7 @@ def test_critical_expectation_stops_the_run_at_its_gate(published):
     for step in ("dbt_staging", "dbt_analysis", "published_warehouse"):
         assert f"{step}: started" not in result.stderr, f"{step} ran after the raw gate failed"
     assert sha256(warehouse) == before, "the published file is untouched"
+    assert extract_ids(warehouse) == [FIRST]
 
 
 def test_reader_never_blocks_a_refresh_and_keeps_its_view(published):
