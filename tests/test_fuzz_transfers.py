@@ -19,7 +19,7 @@ Findings that break no invariant (a rejection naming no file, an internal-error 
 characters in a reason, a rebuild with nothing new) are printed as notes. Every violation is
 collected (once, however many refreshes see it), grouped by kind, then the test fails with all of
 them and the seed, which REGENHEART_FUZZ_SEED replays. REGENHEART_FUZZ_COUNT sets the transfers per
-round (100); REGENHEART_FUZZ_EXCLUDE (comma-separated mutation names) leaves mutations out of the
+round (150: 300 in all); REGENHEART_FUZZ_EXCLUDE (comma-separated mutation names) leaves mutations out of the
 palette, e.g. to look past a known bug.
 """
 
@@ -52,7 +52,7 @@ GOOD_SITE, GOOD_EXTRACT, GOOD_SUBJECTS = "GOOD01", "20210101T020000Z", ("001", "
 
 def test_fuzzed_transfers_keep_the_refresh_contract(tmp_path):
     seed = int(os.environ.get(SEED_ENV) or random.SystemRandom().randrange(10**9))
-    count = int(os.environ.get(COUNT_ENV) or 100)  # per round: two full dbt builds are most of the 3-4 minutes
+    count = int(os.environ.get(COUNT_ENV) or 150)  # per round: two full dbt builds are most of the time
     exclude = [name.strip() for name in os.environ.get(EXCLUDE_ENV, "").split(",") if name.strip()]
     print(f"\nfuzz seed {seed} ({count} transfers per round{', without ' + ', '.join(exclude) if exclude else ''}): "
           f"replay with {SEED_ENV}={seed}", flush=True)
