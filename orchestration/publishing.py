@@ -31,7 +31,7 @@ import duckdb
 
 from orchestration.sql import identifier, literal, qualified
 
-PUBLISHED_SCHEMAS = ("marts", "history")
+PUBLISHED_SCHEMAS = ("marts", "history", "sdtm")
 STORAGE_VERSION = "v1.2.0"
 _PARTIAL_MARK = ".publishing-"
 

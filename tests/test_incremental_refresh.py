@@ -7,6 +7,7 @@ added, and ds.csv empty (nobody has a disposition yet). KZ81 sends nothing.
 """
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -15,6 +16,8 @@ from conftest import build_database, run_dbt, run_refresh
 from orchestration.build_state import record_publication, sites_changed_since_publication
 from orchestration.publishing import PUBLISHED_SCHEMAS, publish
 from transfer_factory import minimal_rows, write_transfer
+
+SDTM_DATASETS = len(list((Path(__file__).parents[1] / "dbt_project" / "models" / "sdtm").glob("sdtm_*.sql")))
 
 CHANGED, UNCHANGED = "KZ80", "KZ81"
 T1, T2 = "20210101T020000Z", "20210401T020000Z"
@@ -112,7 +115,7 @@ def _assert_same_tables(database, other, schemas, expected_tables):
 
 def test_incremental_build_equals_build_from_scratch(refreshed):
     warehouse, rebuilt, *_ = refreshed
-    _assert_same_tables(build_database(warehouse), build_database(rebuilt), ("staging", "intermediate", "marts"), 12 + 13 + 9)
+    _assert_same_tables(build_database(warehouse), build_database(rebuilt), ("staging", "intermediate", "marts", "sdtm"), 12 + 13 + 9 + SDTM_DATASETS)
 
 
 def test_incremental_publication_equals_publication_from_scratch(refreshed, tmp_path):
@@ -123,7 +126,7 @@ def test_incremental_publication_equals_publication_from_scratch(refreshed, tmp_
     with duckdb.connect(str(build_copy)) as con:
         from_scratch = publish(con, tmp_path / "from-scratch.duckdb")
     assert not from_scratch.incremental
-    _assert_same_tables(warehouse, tmp_path / "from-scratch.duckdb", PUBLISHED_SCHEMAS, 9 + 12)
+    _assert_same_tables(warehouse, tmp_path / "from-scratch.duckdb", PUBLISHED_SCHEMAS, 9 + 12 + SDTM_DATASETS)
 
 
 def test_sites_changed_since_publication(tmp_path):

@@ -1,0 +1,33 @@
+-- SDTM SUPPDM: the dm.csv fields DM has no variable for, one row per subject and field collected.
+{{ incremental_by_site('USUBJID') }}
+with
+
+collected as (
+    select dm.STUDYID, dm.USUBJID, stg_dm.ICDIND, stg_dm.ICDIMP, stg_dm.ETIOLCONF
+    from {{ ref('sdtm_dm') }} as dm
+    inner join {{ ref('stg_edc__dm') }} as stg_dm
+        on stg_dm.USUBJID = dm.USUBJID and not stg_dm.ROW_EXCLUDED
+    where {{ in_rebuilt_sites('dm.SITEID') }}
+),
+
+qualifiers as (
+    unpivot collected on ICDIND, ICDIMP, ETIOLCONF into name QNAM value QVAL
+)
+
+select
+    STUDYID,
+    'DM' as RDOMAIN,
+    USUBJID,
+    -- IDVAR / IDVARVAL: NULL, a DM qualifier belongs to the subject
+    cast(null as varchar) as IDVAR,
+    cast(null as varchar) as IDVARVAL,
+    QNAM,
+    -- QLABEL: the label of the qualifier (sdtm_terminology, codelist QNAM)
+    (select ct.DECODE from {{ ref('sdtm_terminology') }} as ct where ct.CODELIST = 'QNAM' and ct.TERM = QNAM) as QLABEL,
+    QVAL,
+    -- QORIG: collected on the CRF
+    'CRF' as QORIG,
+    cast(null as varchar) as QEVAL
+from qualifiers
+where QVAL is not null
+order by USUBJID, QNAM
