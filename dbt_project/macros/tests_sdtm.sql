@@ -9,3 +9,16 @@
           select TERM from {{ ref('sdtm_terminology') }} where CODELIST = '{{ codelist }}'
       )
 {% endtest %}
+
+{#- Rows of the model `of` (meeting `where_clause`) whose `columns` are not a row of the tested
+    model (the reverse of relationships, over several columns: e.g. every arm of DM is an arm of
+    TA, every criterion of IE one of TI). `of_columns`: the same columns' names in `of`, when
+    they differ. -#}
+{% test contains_rows_of(model, of, columns, of_columns=none, where_clause=none) %}
+    select {{ (of_columns or columns) | join(', ') }}
+    from {{ of }}
+    {% if where_clause %}where {{ where_clause }}{% endif %}
+    except
+    select {{ columns | join(', ') }}
+    from {{ model }}
+{% endtest %}
