@@ -73,3 +73,25 @@ def test_a_table_whose_columns_changed_is_copied_whole(tmp_path):
     publication = publish(con, published, ["A"])
     assert publication.incremental
     assert _rows(published) == _tables(con)
+
+
+def test_trial_design_tables_without_a_site_are_copied_whole(tmp_path):
+    """SDTM trial design tables (TS, TV, ...) have neither SITEID nor USUBJID: an incremental
+    publication copies them whole, changed values and new tables included; SE goes by USUBJID."""
+    published = tmp_path / "warehouse.duckdb"
+    con = _build(tmp_path / "build.duckdb")
+    con.execute("CREATE SCHEMA sdtm")
+    con.execute("CREATE TABLE sdtm.ts AS SELECT * FROM (VALUES ('ACTSUB', '2'), ('REGID', 'NCT04325594')) t(TSPARMCD, TSVAL)")
+    con.execute("CREATE TABLE sdtm.se AS SELECT * FROM (VALUES ('NCT04325594-A-1', 1), ('NCT04325594-B-1', 1)) t(USUBJID, SESEQ)")
+    publish(con, published)
+    # site A: a subject's second element; ACTSUB changed (same row count); TV new
+    con.execute("INSERT INTO sdtm.se VALUES ('NCT04325594-A-1', 2)")
+    con.execute("UPDATE sdtm.ts SET TSVAL = '3' WHERE TSPARMCD = 'ACTSUB'")
+    con.execute("CREATE TABLE sdtm.tv AS SELECT * FROM (VALUES (1, 'SCREENING')) t(VISITNUM, VISIT)")
+    publication = publish(con, published, ["A"])
+    assert publication.incremental
+    rows = _rows(published)
+    assert rows["sdtm.ts"] == [("ACTSUB", "3"), ("REGID", "NCT04325594")]
+    assert rows["sdtm.tv"] == [(1, "SCREENING")]
+    assert rows["sdtm.se"] == [("NCT04325594-A-1", 1), ("NCT04325594-A-1", 2), ("NCT04325594-B-1", 1)]
+    assert rows == _tables(con)
