@@ -1,4 +1,5 @@
 -- SDTM AE: one row per ae.csv record of a subject in DM, as collected (latest good transfer).
+-- Each variable's rule: its description in _sdtm__models.yml (define.xml's method or comment).
 {{ incremental_by_site('USUBJID') }}
 with
 
@@ -18,7 +19,6 @@ select
     STUDYID,
     'AE' as DOMAIN,
     USUBJID,
-    -- AESEQ: the record's number in the site's ae.csv (macros/sdtm.sql record_sequence)
     sequence.RECORD_SEQ as AESEQ,
     AESPID,
     AETERM,
@@ -27,14 +27,10 @@ select
     AESEV,
     AESER,
     AEREL,
-    -- AEOUT: the collected outcome as its OUT codelist term
     {{ ct_term('OUT', 'AEOUT') }} as AEOUT,
-    -- EPOCH: of the onset date (NULL for a partial onset)
     {{ epoch_of('AESTDTC', 'RFXSTDTC') }} as EPOCH,
-    -- AESTDTC / AEENDTC: as collected, partial dates kept partial
     AESTDTC,
     AEENDTC,
-    -- AESTDY / AEENDY: study day of a full date against RFSTDTC, no day 0; NULL when partial
     {{ study_day('AESTDTC', 'RFSTDTC') }} as AESTDY,
     {{ study_day('AEENDTC', 'RFSTDTC') }} as AEENDY
 from events
