@@ -23,6 +23,7 @@ from typing import Callable
 
 from orchestration.exports.labels import XptVariable
 from orchestration.exports.xpt import XptLimitError, check_xpt_plan, plan_dataset, write_xpt
+from orchestration.sql import qualified
 from orchestration.submission import checks as C
 from orchestration.submission.dataset_json import (
     DATASET_JSON_VERSION, JsonColumn, header_fields, json_data_type, write_dataset_json,
@@ -85,8 +86,12 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
             sdtm.mkdir()
             work.mkdir()
             created = datetime.now(timezone.utc)
-            facts, records, adjustments = [], {}, []
+            facts, records, adjustments, empty = [], {}, [], []
             for dataset in datasets:
+                if not _has_rows(con, dataset):
+                    say(f"submission: {dataset.name}: no records: not submitted (an empty dataset is left out)")
+                    empty.append(dataset.name)
+                    continue
                 fact, written, adjusted = _write_dataset(con, dataset, sdtm, work, build, created, checks, say)
                 if fact is not None:
                     facts.append(fact)
@@ -99,7 +104,7 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
             _check_package(con, sdtm, facts, metadata, terminology, records, checks)
             write_define_html(define_path, sdtm / "define.html")
             shutil.rmtree(work)
-            conformance = _conformance(build, facts, records, checks, adjustments, created)
+            conformance = _conformance(build, facts, records, checks, adjustments, created, empty)
             if checks.findings:
                 raise SubmissionFailed(checks.findings)
             (new / CONFORMANCE).write_text(json.dumps(conformance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -139,6 +144,10 @@ def _datasets_to_write(con, metadata: Metadata, terminology, checks: C.Checks) -
                              f"codelist {variable.codelist} is not in seeds/sdtm_terminology.csv")
         written.append(dataset)
     return written
+
+
+def _has_rows(con, dataset: Dataset) -> bool:
+    return con.execute(f"SELECT EXISTS (SELECT 1 FROM {qualified(SDTM_SCHEMA, dataset.table)})").fetchone()[0]
 
 
 def _sort_order(dataset: Dataset, columns: list[str]) -> list[str]:
@@ -286,7 +295,7 @@ def _check_variable(checks, ds: Dataset, column: Column, item, xpt_var, json_col
                          f"values {outside[:5]} are not in codelist {ref.get('CodeListOID')}")
 
 
-def _conformance(build, facts, records, checks: C.Checks, adjustments, created: datetime) -> dict:
+def _conformance(build, facts, records, checks: C.Checks, adjustments, created: datetime, empty: list[str]) -> dict:
     return {
         "written_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "published_build": build.record(),
@@ -299,6 +308,8 @@ def _conformance(build, facts, records, checks: C.Checks, adjustments, created: 
                 for f in sorted(facts, key=lambda f: f.dataset.name)
             ],
             "files": ["define.xml", "define.html"],
+            # published tables with no records: an empty dataset is not submitted
+            "not_submitted": [{"dataset": name, "reason": "no records"} for name in empty],
             "checks": [{"check": name, "checked": count} for name, count in sorted(checks.counts.items())],
             "failures": [f.record() for f in checks.findings],
             # values XPT v5 cannot hold, written by its rule (text cut to 200 bytes, a number set missing)

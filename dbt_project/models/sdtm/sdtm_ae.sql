@@ -13,6 +13,18 @@ events as (
 
 sequence as (
     {{ record_sequence('ae') }}
+),
+
+-- a partial onset is placed as adae imputes it: on the infusion date when its period holds it,
+-- else on the period's first day
+onsets as (
+    select *,
+        case
+            when length(AESTDTC) in (4, 7) and left(RFXSTDTC, length(AESTDTC)) = AESTDTC then left(RFXSTDTC, 10)
+            when length(AESTDTC) in (4, 7) then left(AESTDTC || '-01-01', 10)
+            else AESTDTC
+        end as ONSET_FOR_EPOCH
+    from events
 )
 
 select
@@ -24,15 +36,16 @@ select
     AETERM,
     AEDECOD,
     AEBODSYS,
+    AEBODSYS as AESOC,
     AESEV,
     AESER,
     AEREL,
     {{ ct_term('OUT', 'AEOUT') }} as AEOUT,
-    {{ epoch_of('AESTDTC', 'RFXSTDTC') }} as EPOCH,
+    {{ epoch_of('ONSET_FOR_EPOCH', 'RFXSTDTC') }} as EPOCH,
     AESTDTC,
     AEENDTC,
     {{ study_day('AESTDTC', 'RFSTDTC') }} as AESTDY,
     {{ study_day('AEENDTC', 'RFSTDTC') }} as AEENDY
-from events
+from onsets
 inner join sequence using (SITEID, RECID)
 order by USUBJID, AESEQ

@@ -12,7 +12,12 @@ collected as (
 ),
 
 qualifiers as (
-    unpivot collected on ICDIND, ICDIMP, ETIOLCONF into name QNAM value QVAL
+    unpivot collected on ICDIND, ICDIMP, ETIOLCONF into name FIELD value QVAL
+),
+
+named as (
+    -- QNAM has at most 8 characters: ETIOLCONF is ETIOLCNF (the QNAM codelist's COLLECTED form)
+    select *, {{ ct_term('QNAM', 'FIELD') }} as QNAM from qualifiers
 )
 
 select
@@ -26,6 +31,6 @@ select
     QVAL,
     'CRF' as QORIG,
     cast(null as varchar) as QEVAL
-from qualifiers
+from named
 where QVAL is not null
 order by USUBJID, QNAM
