@@ -151,3 +151,23 @@ def test_no_published_warehouse_is_a_usage_error(tmp_path):
     assert result.returncode == 2
     assert "no published warehouse" in result.stderr
     assert not (tmp_path / "submission").exists()
+
+
+def test_the_dagster_job_writes_the_same_package(published, package, tmp_path, dbt_manifest):
+    from orchestration.definitions import defs
+    from orchestration.defs.resources import WarehouseResource
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published, warehouse)
+    job = defs.resolve_job_def("submission")
+    result = job.execute_in_process(
+        resources={"warehouse": WarehouseResource(landing_dir=str(tmp_path), warehouse_path=str(warehouse))})
+    assert result.success
+    assert result.output_for_node("write_submission_package") == str(tmp_path / "submission")
+    assert {p.name for p in (tmp_path / "submission" / "sdtm").iterdir()} == {
+        p.name for p in (package / "sdtm").iterdir()}
+    assert json.loads((tmp_path / "submission" / "conformance.json").read_text())["failures"] == []
+    # the same rows: the JSON files differ only in their creation time
+    for name in ("dm", "ae", "suppdm"):
+        ours, theirs = (json.loads((folder / "sdtm" / f"{name}.json").read_text()) for folder in (tmp_path / "submission", package))
+        assert ours["rows"] == theirs["rows"] and ours["columns"] == theirs["columns"]
