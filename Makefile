@@ -36,11 +36,13 @@ $(DAGSTER_HOME)/dagster.yaml:
 
 demo: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/regenheart refresh
+	$(BIN)/regenheart submission
 	@echo ""
 	@echo "The warehouse is at $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb}. A query to try:"
 	@echo "  $(BIN)/regenheart query \"SELECT SITEID, EXTRACT_ID, STATUS, ROWS FROM marts.extract_log\""
 	@echo "The study report: $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/reports/study_report.html"
 	@echo "Exports (Parquet, CSV, SAS XPT): $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/exports/"
+	@echo "The SDTM submission package (XPT, Dataset-JSON, define.xml; checks in conformance.json): $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/submission/"
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

@@ -1,4 +1,5 @@
-"""`regenheart`: refresh the warehouse, generate sample transfers, build docs, query the marts.
+"""`regenheart`: refresh the warehouse, generate sample transfers, build docs, write the submission
+package, query the marts.
 
 Exit codes of `refresh`:
   0  every new transfer was loaded and every step passed (or nothing was new)
@@ -92,6 +93,36 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--serve", action="store_true", help="serve the site on 127.0.0.1 until Ctrl-C")
     docs.add_argument("--port", type=int, default=8080, help="port for --serve (default: %(default)s)")
     docs.set_defaults(command=docs_command)
+
+    submission = commands.add_parser(
+        "submission",
+        help="write the SDTM submission package (XPT, Dataset-JSON, define.xml) from the published warehouse",
+        description=(
+            "Writes <warehouse dir>/submission/ from the published file (REGENHEART_WAREHOUSE): sdtm/<dataset>.xpt and\n"
+            "sdtm/<dataset>.json for every table of schema sdtm, sdtm/define.xml, sdtm/define.html and conformance.json.\n"
+            "Blocking checks on the files written: define.xml against the Define-XML 2.1 schema, every .json against\n"
+            "the Dataset-JSON v1.1 schema, define.xml and the data agreeing both ways. The new package replaces the\n"
+            "previous one as a whole, only when every check passed."
+        ),
+        epilog=(
+            "Exit codes: 0 the package was written and every check passed; 2 wrong usage, or no published warehouse;\n"
+            "3 a blocking check failed (each finding printed as FAILED <check>: <dataset>.<variable>: <what>; the\n"
+            "previous package is unchanged).\n"
+            "It reads the published file only and takes no refresh lock: a refresh may run meanwhile (the package is\n"
+            "cut from the publication it opened). Only when dbt's manifest is older than the dbt project does it wait\n"
+            "for a running refresh (--wait) to parse the project, as a refresh would."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    submission.add_argument(
+        "--wait",
+        type=_seconds,
+        default=DEFAULT_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="when dbt's manifest must be prepared and a refresh is running, wait up to SECONDS for it "
+        "(default: %(default)s)",
+    )
+    submission.set_defaults(command=submission_command)
 
     query = commands.add_parser("query", help="run one SQL query on the warehouse (read-only) and print it")
     query.add_argument("sql")
@@ -218,6 +249,52 @@ def docs_command(args) -> int:
     if args.serve:
         serve_dbt_docs(folder, args.port, say=_say)
     return EXIT_OK
+
+
+def submission_command(args) -> int:
+    from orchestration.refresh_lock import RefreshLockBusy
+
+    settings = Settings.from_env()
+    if not settings.warehouse.is_file():
+        _say(f"regenheart: no published warehouse at {settings.warehouse} (REGENHEART_WAREHOUSE); run `regenheart refresh` first")
+        return EXIT_USAGE
+    try:
+        manifest = _prepared_dbt_manifest(settings, args.wait)
+    except RefreshLockBusy as busy:
+        _say(f"submission: dbt's manifest is out of date and {busy}; nothing was written (the previous package stays)")
+        return EXIT_FAILED
+    from orchestration.submission import NoPublishedWarehouse, SubmissionFailed, write_submission
+
+    _say(f"submission: from {settings.warehouse}")
+    try:
+        submission = write_submission(settings.warehouse, manifest, say=_say)
+    except NoPublishedWarehouse as missing:
+        _say(f"regenheart: {missing}")
+        return EXIT_USAGE
+    except SubmissionFailed as failed:
+        for finding in failed.findings:
+            _say(f"FAILED {finding}")
+        _say(f"submission failed: {len(failed.findings)} blocking finding(s); nothing was written "
+             f"(the previous package in {settings.warehouse.parent / 'submission'} is unchanged)")
+        return EXIT_FAILED
+    _say(f"submission: every check passed ({submission.seconds:.1f} s)")
+    print(f"Submission package: {submission.folder}")
+    return EXIT_OK
+
+
+def _prepared_dbt_manifest(settings: Settings, wait: int) -> Path:
+    """dbt's manifest (the models' metadata), parsed again when the dbt project changed since. Parsing
+    opens the build database (dbt's profile), so it waits for a running refresh, holding the lock."""
+    from orchestration.defs.dbt.project import _manifest_is_current, prepare_dbt_manifest, regenheart_dbt_project
+    from orchestration.publishing import build_database_path
+    from orchestration.refresh_lock import hold_refresh_lock
+
+    if not _manifest_is_current():
+        os.environ["REGENHEART_BUILD_DATABASE"] = str(build_database_path(settings.warehouse))
+        with hold_refresh_lock(settings.warehouse, wait, say=lambda line: _say(f"submission: {line}")):
+            _say("submission: preparing the dbt manifest")
+            prepare_dbt_manifest()
+    return regenheart_dbt_project.manifest_path
 
 
 def query_command(args) -> int:

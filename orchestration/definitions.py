@@ -1,5 +1,5 @@
 """The one Dagster code location: ingestion, record history, dbt models and checks, GX gates,
-publishing, the study report and exports, the nightly job."""
+publishing, the study report and exports, the nightly job, the submission package job."""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -17,6 +17,7 @@ from orchestration.defs.progress_logger import progress_logger
 from orchestration.defs.publish.assets import published_warehouse
 from orchestration.defs.report.assets import study_report
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.submission.jobs import submission
 from orchestration.settings import Settings
 
 defs = dg.Definitions(
@@ -30,7 +31,7 @@ defs = dg.Definitions(
         warehouse_exports,
     ],
     asset_checks=GX_GATES,
-    jobs=[nightly_refresh],
+    jobs=[nightly_refresh, submission],
     schedules=[nightly_refresh_schedule],
     sensors=[new_transfer_sensor],
     resources={

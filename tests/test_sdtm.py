@@ -61,7 +61,7 @@ def test_a_screened_never_infused_subject_has_no_arm_and_says_why(published):
         (S002, None, None, "2020-03-02", None, None, None, "SCREEN FAILURE", "1970", 50, "KAZ"),
     ]
     assert _query(warehouse, f"SELECT USUBJID, QNAM, QVAL FROM sdtm.suppdm WHERE USUBJID = '{S002}' ORDER BY QNAM") == [
-        (S002, "ETIOLCONF", "ANGIO"), (S002, "ICDIMP", "N"), (S002, "ICDIND", "Y")]
+        (S002, "ETIOLCNF", "ANGIO"), (S002, "ICDIMP", "N"), (S002, "ICDIND", "Y")]
 
 
 def test_inclusion_not_met_is_tabulated_and_met_criteria_are_not(published):
@@ -77,8 +77,9 @@ def test_partial_onset_stays_partial_without_a_study_day_and_unknown_subjects_ar
     assert _query(first, "SELECT USUBJID, AESEQ, AESTDTC, AESTDY, AEENDTC, AEENDY, AESEV, AEOUT, EPOCH FROM sdtm.ae ORDER BY AESEQ") == [
         # onset on the infusion date: day 1; end the next day: day 2
         (S001, 1, "2020-03-20T14:00", 1, "2020-03-21", 2, "MILD", "RECOVERED/RESOLVED", "TREATMENT"),
-        # partial onset: no study day, no epoch; its full end date: 2020-04-20 - 2020-03-20 + 1 = 32
-        (S001, 2, "2020-04", None, "2020-04-20", 32, "MILD", "RECOVERED/RESOLVED", None),
+        # partial onset: no study day; its epoch from 2020-04-01 (the period's first day: it does not hold
+        # the infusion date), 12 days after the infusion: FOLLOW-UP; its full end date: 2020-04-20 - 2020-03-20 + 1 = 32
+        (S001, 2, "2020-04", None, "2020-04-20", 32, "MILD", "RECOVERED/RESOLVED", "FOLLOW-UP"),
     ]
 
 
@@ -86,7 +87,7 @@ def test_a_correction_keeps_its_seq_and_a_new_record_comes_after(published):
     _, warehouse = published
     assert _query(warehouse, "SELECT AESEQ, AESPID, AESEV, AESTDTC, AESTDY, EPOCH FROM sdtm.ae ORDER BY AESEQ") == [
         (1, "1", "MODERATE", "2020-03-20T14:00", 1, "TREATMENT"),  # corrected: same AESEQ
-        (2, "2", "MILD", "2020-04", None, None),
+        (2, "2", "MILD", "2020-04", None, "FOLLOW-UP"),
         # AE000 sorts first by RECID but was first delivered in T2: after AE099's 3; 2020-05-02 is day 44
         (4, "3", "MILD", "2020-05-02", 44, "FOLLOW-UP"),
     ]

@@ -1,12 +1,15 @@
 {#- SDTM gates (models/sdtm/): codelist membership, keys, subjects in DM. -#}
 
-{#- Every non-NULL value of the column is a term of `codelist` in sdtm_terminology. -#}
+{#- Every non-NULL value of the column is a term of `codelist` in sdtm_terminology (a list: of one
+    of them, for a variable whose terms come from two codelists, such as DSDECOD). -#}
 {% test in_codelist(model, column_name, codelist) %}
+    {%- set codelists = [codelist] if codelist is string else codelist %}
     select {{ column_name }} as VALUE
     from {{ model }}
     where {{ column_name }} is not null
       and {{ column_name }} not in (
-          select TERM from {{ ref('sdtm_terminology') }} where CODELIST = '{{ codelist }}'
+          select TERM from {{ ref('sdtm_terminology') }}
+          where CODELIST in ({% for name in codelists %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
       )
 {% endtest %}
 

@@ -98,20 +98,23 @@ class XptPlan:
     table: str
     columns: list[XptColumn]
     rows: int
+    label: str = ""  # the dataset's label; XPT_DATASETS' when empty
 
 
 def xpt_file_name(dataset: str) -> str:
     return f"{dataset}.xpt"
 
 
-def plan_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptPlan:
-    """The mart's columns as XPT variables, with the width of each text column and how many of its
-    values are cut to fit."""
+def plan_dataset(
+    con: duckdb.DuckDBPyConnection, table: str, schema: str = "marts", source: str | None = None, label: str = "",
+) -> XptPlan:
+    """The table's columns as XPT variables, with the width of each text column and how many of its
+    values are cut to fit. `source`: SQL of the rows to measure (default: the table itself)."""
     columns: list[tuple[str, str | None, str]] = []  # (column, SQL of a number or None for text, format)
     for column, duckdb_type in con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position",
-        [table],
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, table],
     ).fetchall():
         base_type = duckdb_type.split("(")[0]
         quoted = identifier(column)
@@ -128,14 +131,14 @@ def plan_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptPlan:
         else:
             raise XptLimitError(f"{table}.{column}: type {duckdb_type} has no XPT representation")
     if not columns:
-        raise XptLimitError(f"{table}: no such table in marts")
+        raise XptLimitError(f"{table}: no such table in {schema}")
     texts = [column for column, number, _ in columns if number is None]
     measures = [
         f"max(strlen({_text_sql(c)})), count(*) FILTER (WHERE strlen({_text_sql(c)}) > {literal(MAX_TEXT_BYTES)})"
         for c in texts
     ]
     rows, *measured = con.execute(
-        f"SELECT {', '.join(['count(*)', *measures])} FROM {qualified('marts', table)}"
+        f"SELECT {', '.join(['count(*)', *measures])} FROM {source or qualified(schema, table)}"
     ).fetchone()
     widest, over = dict(zip(texts, measured[0::2])), dict(zip(texts, measured[1::2]))
     plan = []
@@ -145,7 +148,7 @@ def plan_dataset(con: duckdb.DuckDBPyConnection, table: str) -> XptPlan:
             plan.append(XptColumn(column, _padded(_fitted(_text_sql(column)), width), width, truncated=over[column]))
         else:
             plan.append(XptColumn(column, number, None, sas_format))
-    return XptPlan(table, plan, rows)
+    return XptPlan(table, plan, rows, label)
 
 
 def _infinite_as_infinity(quoted: str, number: str) -> str:
@@ -156,6 +159,11 @@ def _infinite_as_infinity(quoted: str, number: str) -> str:
 
 def _text_sql(column: str) -> str:
     return f"coalesce({identifier(column)}, '')"
+
+
+def fitted_text(text: str) -> str:
+    """SQL of `text` as an XPT v5 file holds it (see _fitted): other writers of the same values use it."""
+    return _fitted(text)
 
 
 def _fitted(text: str) -> str:
@@ -256,7 +264,7 @@ def _library_header(stamp: str) -> bytes:
 
 
 def _member_header(plan: XptPlan, variables: dict[str, XptVariable], stamp: str) -> bytes:
-    label = XPT_DATASETS.get(plan.table, "")
+    label = plan.label or XPT_DATASETS.get(plan.table, "")
     parts = [
         _header("MEMBER", "000000000000000001600000000140"),
         _header("DSCRPTR"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -36,10 +37,34 @@ def write_study_report(published: Path, out_dir: Path) -> Path:
         f"<tr><th>Generated</th><td>{generated:%Y-%m-%d %H:%M:%S} UTC</td></tr>"
         f"<tr><th>Source</th><td>{text(Path(published).name)} (published warehouse, schema marts)</td></tr>"
         f"<tr><th>Latest transfer per site</th><td>{transfers}</td></tr>"
+        f"<tr><th>Submission package</th><td>{submission_package(Path(published))}</td></tr>"
         "</tbody></table>"
     )
     document = page(f"RegenHeart ({STUDY_ID}) study report", header, sections)
     return _write_atomically(Path(out_dir) / REPORT_NAME, document)
+
+
+def submission_package(published: Path) -> str:
+    """The SDTM submission package beside the published file and its checks' result
+    (conformance.json), as HTML text; says so when none has been written."""
+    folder = published.parent / "submission"
+    conformance = folder / "conformance.json"
+    if not conformance.is_file():
+        return f"{text(str(folder))}: not written yet (<code>regenheart submission</code> writes it)"
+    try:
+        found = json.loads(conformance.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"{text(str(folder))}: conformance.json unreadable ({text(str(exc))})"
+    sdtm = found.get("sdtm", {})
+    failures = found.get("failures", [])
+    result = "every check passed" if not failures else f"{len(failures)} check failure(s)"
+    standards = found.get("standards", {})
+    return text(
+        f"{folder}: SDTMIG {standards.get('SDTMIG', '?')}, {standards.get('controlled_terminology', '?')}; "
+        f"{len(sdtm.get('datasets', []))} datasets ({', '.join(d['dataset'] for d in sdtm.get('datasets', []))}); "
+        f"{result} (conformance.json, written {found.get('written_at', '?')} from the file published "
+        f"{found.get('published_build', {}).get('modified', '?')})"
+    )
 
 
 def _write_atomically(target: Path, content: str) -> Path:

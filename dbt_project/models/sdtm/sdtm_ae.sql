@@ -1,4 +1,5 @@
 -- SDTM AE: one row per ae.csv record of a subject in DM, as collected (latest good transfer).
+-- Each variable's rule: its description in _sdtm__models.yml (define.xml's method or comment).
 {{ incremental_by_site('USUBJID') }}
 with
 
@@ -12,31 +13,39 @@ events as (
 
 sequence as (
     {{ record_sequence('ae') }}
+),
+
+-- a partial onset is placed as adae imputes it: on the infusion date when its period holds it,
+-- else on the period's first day
+onsets as (
+    select *,
+        case
+            when length(AESTDTC) in (4, 7) and left(RFXSTDTC, length(AESTDTC)) = AESTDTC then left(RFXSTDTC, 10)
+            when length(AESTDTC) in (4, 7) then left(AESTDTC || '-01-01', 10)
+            else AESTDTC
+        end as ONSET_FOR_EPOCH
+    from events
 )
 
 select
     STUDYID,
     'AE' as DOMAIN,
     USUBJID,
-    -- AESEQ: the record's number in the site's ae.csv (macros/sdtm.sql record_sequence)
     sequence.RECORD_SEQ as AESEQ,
     AESPID,
     AETERM,
     AEDECOD,
     AEBODSYS,
+    AEBODSYS as AESOC,
     AESEV,
     AESER,
     AEREL,
-    -- AEOUT: the collected outcome as its OUT codelist term
     {{ ct_term('OUT', 'AEOUT') }} as AEOUT,
-    -- EPOCH: of the onset date (NULL for a partial onset)
-    {{ epoch_of('AESTDTC', 'RFXSTDTC') }} as EPOCH,
-    -- AESTDTC / AEENDTC: as collected, partial dates kept partial
+    {{ epoch_of('ONSET_FOR_EPOCH', 'RFXSTDTC') }} as EPOCH,
     AESTDTC,
     AEENDTC,
-    -- AESTDY / AEENDY: study day of a full date against RFSTDTC, no day 0; NULL when partial
     {{ study_day('AESTDTC', 'RFSTDTC') }} as AESTDY,
     {{ study_day('AEENDTC', 'RFSTDTC') }} as AEENDY
-from events
+from onsets
 inner join sequence using (SITEID, RECID)
 order by USUBJID, AESEQ

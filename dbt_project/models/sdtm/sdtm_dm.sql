@@ -1,4 +1,5 @@
 -- SDTM DM: one row per subject of each site's latest good transfer (the subjects of marts.adsl).
+-- Each variable's rule: its description in _sdtm__models.yml (define.xml's method or comment).
 {{ incremental_by_site() }}
 with
 
@@ -31,39 +32,28 @@ select
     'DM' as DOMAIN,
     subjects.USUBJID,
     subjects.SUBJID,
-    -- RFSTDTC: the infusion (EXSTDTC as collected)
     infusion.EXSTDTC as RFSTDTC,
-    -- RFENDTC: the infusion as well (one dose: first and last exposure are the same)
     infusion.EXSTDTC as RFENDTC,
-    -- RFXSTDTC / RFXENDTC: first and last exposure, the infusion
     infusion.EXSTDTC as RFXSTDTC,
     infusion.EXSTDTC as RFXENDTC,
-    -- RFICDTC: informed consent (dm.csv CONSDT)
     strftime(subjects.CONSDT, '%Y-%m-%d') as RFICDTC,
-    -- RFPENDTC: the latest sv or ds date of the subject
     participation.RFPENDTC,
-    -- DTHDTC / DTHFL: as adsl derives DTHDT / DTHFL
     strftime(subjects.DTHDT, '%Y-%m-%d') as DTHDTC,
     subjects.DTHFL,
     subjects.SITEID,
-    -- BRTHDTC: the birth year collected (YYYY)
     lpad(cast(stg_dm.BRTHYR as varchar), 4, '0') as BRTHDTC,
-    -- AGE / AGEU: as adsl (consent year minus birth year)
     subjects.AGE,
     subjects.AGEU,
     subjects.SEX,
-    -- ARMCD / ARM / ACTARMCD / ACTARM: the single arm for an infused subject; NULL otherwise
     case when infusion.USUBJID is not null then 'UCMSC' end as ARMCD,
     case when infusion.USUBJID is not null then 'Intracoronary umbilical cord MSC' end as ARM,
     case when infusion.USUBJID is not null then 'UCMSC' end as ACTARMCD,
     case when infusion.USUBJID is not null then 'Intracoronary umbilical cord MSC' end as ACTARM,
-    -- ARMNRS: a subject never infused, SCREEN FAILURE when not eligible, else ASSIGNED, NOT TREATED
     case
         when infusion.USUBJID is not null then null
         when subjects.ELIGFL = 'Y' then 'ASSIGNED, NOT TREATED'
         else 'SCREEN FAILURE'
     end as ARMNRS,
-    -- COUNTRY: every site is in Kazakhstan (ISO 3166-1 alpha-3)
     'KAZ' as COUNTRY
 from subjects
 left join infusion using (USUBJID)

@@ -1,5 +1,6 @@
 -- SDTM DS: informed consent (a protocol milestone from dm.csv) and the ds.csv disposition events,
 -- of the subjects in DM.
+-- Each variable's rule: its description in _sdtm__models.yml (define.xml's method or comment).
 {{ incremental_by_site('USUBJID') }}
 with
 
@@ -38,15 +39,12 @@ select
     STUDYID,
     'DS' as DOMAIN,
     USUBJID,
-    -- DSSEQ: 1 for the consent milestone, 1 + the record's number in the site's ds.csv for an event
     RECORD_SEQ + 1 as DSSEQ,
     DSTERM,
     DSDECOD,
     DSCAT,
-    -- EPOCH: of DSSTDTC
     {{ epoch_of('DSSTDTC', 'RFXSTDTC') }} as EPOCH,
     DSSTDTC,
-    -- DSSTDY: study day of DSSTDTC against RFSTDTC, no day 0
     {{ study_day('DSSTDTC', 'RFSTDTC') }} as DSSTDY
 from (select * from consent union all by name select * from disposition)
 order by USUBJID, DSSEQ

@@ -1,5 +1,6 @@
 -- SDTM IE: the inclusion criteria not met (IEORRES N) and exclusion criteria met (IEORRES Y) of the
 -- subjects in DM; criteria that were as required are not tabulated (SDTMIG 3.4, IE).
+-- Each variable's rule: its description in _sdtm__models.yml (define.xml's method or comment).
 {{ incremental_by_site('USUBJID') }}
 with
 
@@ -19,16 +20,12 @@ select
     STUDYID,
     'IE' as DOMAIN,
     USUBJID,
-    -- IESEQ: the record's number in the site's ie.csv (macros/sdtm.sql record_sequence)
     sequence.RECORD_SEQ as IESEQ,
     IETESTCD,
-    -- IETEST: the criterion's text (sdtm_terminology, codelist IETESTCD)
     (select ct.DECODE from {{ ref('sdtm_terminology') }} as ct where ct.CODELIST = 'IETESTCD' and ct.TERM = IETESTCD) as IETEST,
-    -- IECAT: INCLUSION for IN.., EXCLUSION for EX..
     case when IETESTCD like 'IN%' then 'INCLUSION' else 'EXCLUSION' end as IECAT,
     IEORRES,
     IEORRES as IESTRESC,
-    -- EPOCH: the criteria are assessed at screening
     'SCREENING' as EPOCH
 from criteria
 inner join sequence using (SITEID, RECID)

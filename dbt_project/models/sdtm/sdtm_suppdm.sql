@@ -1,4 +1,5 @@
 -- SDTM SUPPDM: the dm.csv fields DM has no variable for, one row per subject and field collected.
+-- Each variable's rule: its description in _sdtm__models.yml (define.xml's method or comment).
 {{ incremental_by_site('USUBJID') }}
 with
 
@@ -11,23 +12,25 @@ collected as (
 ),
 
 qualifiers as (
-    unpivot collected on ICDIND, ICDIMP, ETIOLCONF into name QNAM value QVAL
+    unpivot collected on ICDIND, ICDIMP, ETIOLCONF into name FIELD value QVAL
+),
+
+named as (
+    -- QNAM has at most 8 characters: ETIOLCONF is ETIOLCNF (the QNAM codelist's COLLECTED form)
+    select *, {{ ct_term('QNAM', 'FIELD') }} as QNAM from qualifiers
 )
 
 select
     STUDYID,
     'DM' as RDOMAIN,
     USUBJID,
-    -- IDVAR / IDVARVAL: NULL, a DM qualifier belongs to the subject
     cast(null as varchar) as IDVAR,
     cast(null as varchar) as IDVARVAL,
     QNAM,
-    -- QLABEL: the label of the qualifier (sdtm_terminology, codelist QNAM)
     (select ct.DECODE from {{ ref('sdtm_terminology') }} as ct where ct.CODELIST = 'QNAM' and ct.TERM = QNAM) as QLABEL,
     QVAL,
-    -- QORIG: collected on the CRF
     'CRF' as QORIG,
     cast(null as varchar) as QEVAL
-from qualifiers
+from named
 where QVAL is not null
 order by USUBJID, QNAM

@@ -1,0 +1,53 @@
+"""The submission package as a Dagster job: `submission`, the same work as `regenheart submission`.
+
+An op-based job, not an asset: the package is a data cut made on demand (never part of
+nightly_refresh, whose selection is every asset). It reads the published file only, so it takes
+no refresh lock and can run while a refresh does (it cuts the publication it opened).
+"""
+
+import dagster as dg
+
+from orchestration.defs.dbt.project import regenheart_dbt_project
+from orchestration.defs.resources import WarehouseResource
+
+
+@dg.op(
+    name="write_submission_package",
+    description=(
+        "submission/ beside REGENHEART_WAREHOUSE from the published file: sdtm/<dataset>.xpt and .json for every "
+        "table of schema sdtm, define.xml (Define-XML 2.1), define.html, conformance.json; checked (Define-XML and "
+        "Dataset-JSON schemas, define.xml and the data agreeing) before it replaces the previous package as a whole."
+    ),
+)
+def write_submission_package(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> dg.Output:
+    from orchestration.submission import NoPublishedWarehouse, SubmissionFailed, write_submission
+
+    try:
+        submission = write_submission(
+            warehouse.published_path, regenheart_dbt_project.manifest_path, say=context.log.info)
+    except NoPublishedWarehouse as missing:
+        raise dg.Failure(description=str(missing), allow_retries=False) from None
+    except SubmissionFailed as failed:
+        raise dg.Failure(
+            description=f"{failed}: " + "; ".join(str(f) for f in failed.findings[:20]),
+            metadata={"findings": dg.MetadataValue.json([f.record() for f in failed.findings])},
+            allow_retries=False,
+        ) from None
+    context.log.info(f"submission package: {submission.folder}")
+    return dg.Output(
+        str(submission.folder),
+        metadata={
+            "path": dg.MetadataValue.path(str(submission.folder)),
+            "datasets": dg.MetadataValue.json(submission.datasets),
+            "seconds": round(submission.seconds, 1),
+        },
+    )
+
+
+@dg.job(
+    name="submission",
+    description="Write the SDTM submission package from the published warehouse (as `regenheart submission`).",
+    executor_def=dg.in_process_executor,
+)
+def submission():
+    write_submission_package()

@@ -1,0 +1,319 @@
+"""write_submission: the SDTM submission package of the published warehouse, checked, then put in
+place of the previous one as a whole.
+
+    <warehouse dir>/submission/
+        sdtm/<dataset>.xpt, sdtm/<dataset>.json (one per table of schema sdtm), define.xml, define.html
+        conformance.json
+
+Everything is written into a new folder beside `submission/`; the blocking checks (checks.py) run
+on the files written there; only when they find nothing does the new folder replace the old one
+(folder_swap.py). On a failure the new folder is removed and the previous package stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from orchestration.exports.labels import XptVariable
+from orchestration.exports.xpt import XptLimitError, check_xpt_plan, plan_dataset, write_xpt
+from orchestration.sql import qualified
+from orchestration.submission import checks as C
+from orchestration.submission.dataset_json import (
+    DATASET_JSON_VERSION, JsonColumn, header_fields, json_data_type, write_dataset_json,
+)
+from orchestration.submission.define_html import write_define_html
+from orchestration.submission.define_xml import (
+    CT_STANDARD, DEFINE_VERSION, IG_STANDARD, METADATA_VERSION_OID, ORIGINATOR, DatasetFacts, _version,
+    build_define, item_group_oid, item_oid, result_columns,
+)
+from orchestration.submission.folder_swap import replace_folder, staging_folder
+from orchestration.submission.metadata import Dataset, Metadata, load_metadata
+from orchestration.submission.published import (
+    SDTM_SCHEMA, Column, measure, measure_test_codes, open_published, parquet_source, published_tables,
+    table_columns, write_sorted,
+)
+from orchestration.submission.terminology import load_terminology
+
+SUBMISSION_FOLDER = "submission"
+CONFORMANCE = "conformance.json"
+STANDARDS = {
+    "SDTMIG": IG_STANDARD["Version"], "SDTM": "2.0", "controlled_terminology": f"SDTM CT {CT_STANDARD['Version']}",
+    "Define-XML": DEFINE_VERSION, "Dataset-JSON": DATASET_JSON_VERSION, "XPT": "SAS transport version 5",
+}
+
+
+class SubmissionFailed(Exception):
+    """A blocking check found something: nothing replaced the previous package."""
+
+    def __init__(self, findings: list[C.Finding]):
+        self.findings = findings
+        super().__init__(f"{len(findings)} blocking finding(s); the previous package is unchanged")
+
+
+@dataclass
+class Submission:
+    folder: Path  # <warehouse dir>/submission
+    datasets: dict[str, int]  # dataset -> records
+    conformance: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def submission_folder(published: Path) -> Path:
+    return Path(published).parent / SUBMISSION_FOLDER
+
+
+def write_submission(published: Path, manifest_path: Path, say: Callable[[str], None] = print) -> Submission:
+    started = time.monotonic()
+    published = Path(published)
+    target = submission_folder(published)
+    con, build = open_published(published)
+    try:
+        metadata = load_metadata(manifest_path)
+        terminology = load_terminology()
+        checks = C.Checks()
+        datasets = _datasets_to_write(con, metadata, terminology, checks)
+        new = staging_folder(target)
+        try:
+            sdtm = new / "sdtm"
+            work = new / ".work"
+            sdtm.mkdir()
+            work.mkdir()
+            created = datetime.now(timezone.utc)
+            facts, records, adjustments, empty = [], {}, [], []
+            for dataset in datasets:
+                if not _has_rows(con, dataset):
+                    say(f"submission: {dataset.name}: no records: not submitted (an empty dataset is left out)")
+                    empty.append(dataset.name)
+                    continue
+                fact, written, adjusted = _write_dataset(con, dataset, sdtm, work, build, created, checks, say)
+                if fact is not None:
+                    facts.append(fact)
+                    records[dataset.name] = written
+                    adjustments.extend(adjusted)
+            define_path = sdtm / "define.xml"
+            build_define(facts, terminology, created).write(
+                str(define_path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+            say("submission: define.xml written; checking the package")
+            _check_package(con, sdtm, facts, metadata, terminology, records, checks)
+            write_define_html(define_path, sdtm / "define.html")
+            shutil.rmtree(work)
+            conformance = _conformance(build, facts, records, checks, adjustments, created, empty)
+            if checks.findings:
+                raise SubmissionFailed(checks.findings)
+            (new / CONFORMANCE).write_text(json.dumps(conformance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            replace_folder(new, target)
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+    finally:
+        con.close()
+    return Submission(target, records, conformance, time.monotonic() - started)
+
+
+
+def _datasets_to_write(con, metadata: Metadata, terminology, checks: C.Checks) -> list[Dataset]:
+    """The datasets that are both a published table of schema sdtm and a model of models/sdtm, in
+    name order; a table without a model, a model without a table, a model whose columns are not the
+    table's (names and order), a codelist the terminology lacks, and every problem of the metadata
+    are findings."""
+    tables = published_tables(con, SDTM_SCHEMA)
+    for dataset, variable, what in metadata.problems:
+        checks.check(C.METADATA, False, dataset, variable, what)
+    for table in tables:
+        checks.check(C.METADATA, table in metadata.datasets, table.upper(), "",
+                     f"published table sdtm.{table} has no model in dbt_project/models/sdtm (no metadata for define.xml)")
+    written = []
+    for table, dataset in sorted(metadata.datasets.items()):
+        if not checks.check(C.METADATA, table in tables, dataset.name, "",
+                            f"model {dataset.model} has no published table sdtm.{table} (refresh first)"):
+            continue
+        columns = [c.name for c in table_columns(con, table)]
+        names = [v.name for v in dataset.variables]
+        checks.check(C.METADATA, columns == names, dataset.name, "",
+                     f"the yml columns {names} are not the published table's {columns} (names and order)")
+        for variable in dataset.variables:
+            if variable.codelist:
+                checks.check(C.METADATA, variable.codelist in terminology, dataset.name, variable.name,
+                             f"codelist {variable.codelist} is not in seeds/sdtm_terminology.csv")
+        written.append(dataset)
+    return written
+
+
+def _has_rows(con, dataset: Dataset) -> bool:
+    return con.execute(f"SELECT EXISTS (SELECT 1 FROM {qualified(SDTM_SCHEMA, dataset.table)})").fetchone()[0]
+
+
+def _sort_order(dataset: Dataset, columns: list[str]) -> list[str]:
+    seq = f"{dataset.name}SEQ"
+    order = [k for k in dataset.keys if k in columns]
+    if seq in columns and seq not in order:
+        order.append(seq)
+    return order + [c for c in columns if c not in order]
+
+
+def _write_dataset(con, dataset: Dataset, sdtm: Path, work: Path, build, created: datetime, checks: C.Checks, say):
+    started = time.monotonic()
+    columns = table_columns(con, dataset.table)
+    sorted_file = work / f"{dataset.file_stem}.parquet"
+    rows = write_sorted(con, dataset.table, _sort_order(dataset, [c.name for c in columns]), sorted_file)
+    source = parquet_source(sorted_file)
+    labels = {v.name: XptVariable(v.name, v.label) for v in dataset.variables}
+    plan = plan_dataset(con, dataset.table, schema=SDTM_SCHEMA, source=source, label=dataset.label)
+    try:
+        check_xpt_plan(plan, labels)
+    except XptLimitError as exc:
+        checks.check(C.METADATA, False, dataset.name, "", str(exc))
+        return None, 0, []
+    codelisted = [v.name for v in dataset.variables if v.codelist]
+    measures = measure(con, source, columns, codelisted)
+    fact = DatasetFacts(dataset, columns, measures, {c.name: c.width for c in plan.columns if c.width})
+    results = result_columns(dataset, columns)
+    if dataset.test_code and results:
+        fact.tests = measure_test_codes(con, source, dataset.test_code, results)
+        fact.result_columns = results
+    json_columns = [
+        JsonColumn(item_oid(dataset, c.name), c.name, dataset.variable(c.name).label, json_data_type(c),
+                   fact.text_width.get(c.name) if c.kind == "text" else None,
+                   dataset.keys.index(c.name) + 1 if c.name in dataset.keys else None)
+        for c in columns
+    ]
+    header = header_fields(
+        name=dataset.name, label=dataset.label, item_group_oid=item_group_oid(dataset), records=rows,
+        created=created.strftime("%Y-%m-%dT%H:%M:%S"), db_modified=build.modified.rstrip("Z"),
+        metadata_version_oid=METADATA_VERSION_OID, source_version=_version(), originator=ORIGINATOR,
+    )
+    xpt_con, json_con = con.cursor(), con.cursor()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            xpt = pool.submit(write_xpt, xpt_con, plan, labels, sdtm / f"{dataset.file_stem}.xpt", source)
+            js = pool.submit(write_dataset_json, json_con, source, columns, header, json_columns,
+                             sdtm / f"{dataset.file_stem}.json")
+            xpt_written, json_rows = xpt.result(), js.result()
+    finally:
+        xpt_con.close()
+        json_con.close()
+    checks.check(C.AGREEMENT, xpt_written.rows == json_rows == rows, dataset.name, "",
+                 f"rows: {rows} in the data, {xpt_written.rows} in the XPT file, {json_rows} in the JSON file")
+    adjustments = [a.record() for a in xpt_written.adjustments]
+    say(f"submission: {dataset.name}: {rows} records -> {dataset.file_stem}.xpt, {dataset.file_stem}.json "
+        f"({time.monotonic() - started:.1f} s)")
+    return fact, rows, adjustments
+
+
+def _check_package(con, sdtm: Path, facts: list[DatasetFacts], metadata: Metadata, terminology, records, checks):
+    doc = C.check_define_schema(checks, sdtm / "define.xml")
+    if doc is None:
+        return
+    defined, item_defs, code_lists = C.define_datasets(doc)
+    files = {p.stem.upper() for p in sdtm.glob("*.xpt")} | {p.stem.upper() for p in sdtm.glob("*.json")}
+    for name in sorted(set(defined) | files):
+        checks.check(C.AGREEMENT, name in defined, name, "", "a data file with no ItemGroupDef in define.xml")
+        checks.check(C.AGREEMENT, (sdtm / f"{name.lower()}.xpt").is_file(), name, "", f"no {name.lower()}.xpt")
+        checks.check(C.AGREEMENT, (sdtm / f"{name.lower()}.json").is_file(), name, "", f"no {name.lower()}.json")
+    for fact in facts:
+        ds = fact.dataset
+        d = defined.get(ds.name)
+        if d is None:
+            continue
+        json_file = C.check_dataset_json(checks, con, ds.name, sdtm / f"{ds.file_stem}.json")
+        xpt = C.read_xpt_header(sdtm / f"{ds.file_stem}.xpt")
+        table = [c.name for c in fact.columns]
+        names = [i.get("Name") if i is not None else None for i in d.items]
+        checks.check(C.AGREEMENT, names == table, ds.name, "", f"define.xml variables {names} are not the data's {table}")
+        checks.check(C.AGREEMENT, [v.name for v in xpt.variables] == table, ds.name, "",
+                     f"the XPT variables {[v.name for v in xpt.variables]} are not the data's {table}")
+        checks.check(C.AGREEMENT, xpt.dataset == ds.name, ds.name, "", f"the XPT member is {xpt.dataset!r}")
+        checks.check(C.AGREEMENT, d.label == xpt.label == ds.label, ds.name, "",
+                     f"dataset label: define.xml {d.label!r}, XPT {xpt.label!r}, model {ds.label!r}")
+        if json_file is not None:
+            header = json_file.header
+            checks.check(C.AGREEMENT, header["itemGroupOID"] == d.oid, ds.name, "",
+                         f"{ds.file_stem}.json itemGroupOID {header['itemGroupOID']} is not define.xml's {d.oid}")
+            checks.check(C.AGREEMENT, [c["name"] for c in header["columns"]] == table, ds.name, "",
+                         f"{ds.file_stem}.json columns are not the data's {table}")
+            checks.check(C.AGREEMENT, [c["itemOID"] for c in header["columns"]] == [i.get("OID") for i in d.items if i is not None],
+                         ds.name, "", f"{ds.file_stem}.json itemOIDs are not define.xml's ItemOIDs")
+            checks.check(C.AGREEMENT, header["label"] == d.label, ds.name, "", f"{ds.file_stem}.json label {header['label']!r}")
+            checks.check(C.AGREEMENT, header["records"] == records.get(ds.name), ds.name, "",
+                         f"{ds.file_stem}.json records {header['records']}, data {records.get(ds.name)}")
+        json_columns = {c["name"]: c for c in (json_file.header["columns"] if json_file else [])}
+        xpt_variables = {v.name: v for v in xpt.variables}
+        for column, item in zip(fact.columns, d.items):
+            if item is None or item.get("Name") != column.name:
+                continue
+            _check_variable(checks, ds, column, item, xpt_variables.get(column.name), json_columns.get(column.name),
+                            fact, code_lists)
+    nci = {name: cl for name, cl in terminology.items() if cl.code and not cl.extensible}
+    for oid, codelist in code_lists.items():
+        name = oid.removeprefix("CL.")
+        if name in nci:
+            sponsor = [e.get("CodedValue") for e in list(codelist) if e.tag.endswith("Item")
+                       and e.find("odm:Alias[@Context='nci:ExtCodeID']", C.NS) is None]
+            checks.check(C.CODELIST, not sponsor, "define.xml", oid,
+                         f"non-extensible NCI codelist {nci[name].code} has terms without an NCI code: {sponsor[:5]}")
+
+
+def _check_variable(checks, ds: Dataset, column: Column, item, xpt_var, json_col, fact: DatasetFacts, code_lists):
+    name = column.name
+    meta = ds.variable(name)
+    label = C.text(item)
+    checks.check(C.AGREEMENT, xpt_var is not None and label == xpt_var.label == meta.label, ds.name, name,
+                 f"label: define.xml {label!r}, XPT {xpt_var.label if xpt_var else None!r}, model {meta.label!r}")
+    if json_col is not None:
+        checks.check(C.AGREEMENT, json_col["label"] == label, ds.name, name, f"label in the JSON file {json_col['label']!r}")
+    dtype = item.get("DataType")
+    numeric = dtype in ("integer", "float")
+    checks.check(C.AGREEMENT, xpt_var is not None and xpt_var.numeric == numeric == (column.kind != "text"), ds.name, name,
+                 f"type: define.xml {dtype}, XPT {'numeric' if xpt_var and xpt_var.numeric else 'text'}, data {column.duckdb_type}")
+    if json_col is not None:
+        checks.check(C.AGREEMENT, (json_col["dataType"] in ("integer", "double")) == numeric, ds.name, name,
+                     f"type: define.xml {dtype}, JSON {json_col['dataType']}")
+    if dtype == "text":
+        length = int(item.get("Length") or 0)
+        longest = min(fact.measures.text_bytes.get(name, 0), 200)
+        checks.check(C.AGREEMENT, xpt_var is not None and length == xpt_var.length >= max(longest, 1), ds.name, name,
+                     f"length: define.xml {length}, XPT {xpt_var.length if xpt_var else None}, longest value {longest} bytes")
+        if json_col is not None:
+            checks.check(C.AGREEMENT, json_col.get("length") == length, ds.name, name,
+                         f"length: define.xml {length}, JSON {json_col.get('length')}")
+    ref = item.find("odm:CodeListRef", C.NS)
+    expected = f"CL.{meta.codelist}" if meta.codelist else None
+    checks.check(C.AGREEMENT, (ref.get("CodeListOID") if ref is not None else None) == expected, ds.name, name,
+                 f"define.xml's codelist is not the model's {meta.codelist}")
+    if ref is not None:
+        codelist = code_lists.get(ref.get("CodeListOID"))
+        if checks.check(C.CODELIST, codelist is not None, ds.name, name, f"CodeListRef to a missing {ref.get('CodeListOID')}"):
+            outside = sorted(fact.measures.values.get(name, set()) - C.codelist_values(codelist))
+            checks.check(C.CODELIST, not outside, ds.name, name,
+                         f"values {outside[:5]} are not in codelist {ref.get('CodeListOID')}")
+
+
+def _conformance(build, facts, records, checks: C.Checks, adjustments, created: datetime, empty: list[str]) -> dict:
+    return {
+        "written_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "published_build": build.record(),
+        "standards": STANDARDS,
+        "sdtm": {
+            "folder": "sdtm",
+            "datasets": [
+                {"dataset": f.dataset.name, "records": records[f.dataset.name],
+                 "files": [f"{f.dataset.file_stem}.xpt", f"{f.dataset.file_stem}.json"]}
+                for f in sorted(facts, key=lambda f: f.dataset.name)
+            ],
+            "files": ["define.xml", "define.html"],
+            # published tables with no records: an empty dataset is not submitted
+            "not_submitted": [{"dataset": name, "reason": "no records"} for name in empty],
+            "checks": [{"check": name, "checked": count} for name, count in sorted(checks.counts.items())],
+            "failures": [f.record() for f in checks.findings],
+            # values XPT v5 cannot hold, written by its rule (text cut to 200 bytes, a number set missing)
+            "xpt_adjustments": adjustments,
+        },
+        "failures": [f.record() for f in checks.findings],
+    }

@@ -1,0 +1,173 @@
+"""`regenheart submission`: the SDTM package of a small published warehouse, values checked by hand.
+
+Site KZ97, one transfer: subject 001 infused 2020-03-20T10:30 with one AE (Cyrillic term, MILD);
+subject 002 screened, inclusion criterion IN05 not met (so IE has one record), never infused.
+"""
+
+import json
+import os
+import shutil
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+import pyreadstat
+import pytest
+import yaml
+from lxml import etree
+
+import processes
+from conftest import REPO_ROOT, run_refresh, tree_digest
+from transfer_factory import minimal_rows, write_transfer
+
+SITE, T1 = "KZ97", "20210101T020000Z"
+S001, S002 = "NCT04325594-KZ97-001", "NCT04325594-KZ97-002"
+NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+
+
+def run_submission(warehouse: Path) -> "processes.subprocess.CompletedProcess":
+    """`regenheart submission` as a user runs it: its own process group, stopped whatever happens."""
+    env = {**os.environ, "REGENHEART_WAREHOUSE": str(warehouse)}
+    env.pop("DAGSTER_HOME", None)
+    return processes.run([sys.executable, "-m", "orchestration.cli", "submission"], env=env, timeout=600, cwd=REPO_ROOT)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("submission")
+    rows = minimal_rows("001")
+    screened = minimal_rows("002")
+    rows["dm"] += screened["dm"]
+    rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
+    write_transfer(root / "landing", SITE, T1, rows)
+    warehouse = root / "warehouse" / "warehouse.duckdb"
+    assert run_refresh(root / "landing", warehouse).returncode == 0
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def package(published) -> Path:
+    result = run_submission(published)
+    assert result.returncode == 0, result.stderr
+    assert f"Submission package: {published.parent / 'submission'}" in result.stdout
+    assert "submission: AE: 1 records -> ae.xpt, ae.json" in result.stderr
+    return published.parent / "submission"
+
+
+def _define(package: Path):
+    return etree.parse(str(package / "sdtm" / "define.xml"))
+
+
+def test_every_sdtm_table_has_its_files_and_define_xml_is_valid(published, package):
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'sdtm'").fetchall()}
+    assert tables == {"dm", "suppdm", "ae", "ds", "ex", "ie"}  # those with records; every one has some here
+    assert {p.name for p in (package / "sdtm").iterdir()} == (
+        {f"{t}.xpt" for t in tables} | {f"{t}.json" for t in tables} | {"define.xml", "define.html"})
+    xsd = etree.XMLSchema(etree.parse(str(files("odmlib") / "schemas" / "define" / "2.1" / "define2-1-0.xsd")))
+    assert xsd.validate(_define(package)), xsd.error_log
+    conformance = json.loads((package / "conformance.json").read_text())
+    assert conformance["failures"] == [] and conformance["sdtm"]["failures"] == []
+    assert conformance["standards"]["SDTMIG"] == "3.4"
+    assert conformance["standards"]["controlled_terminology"] == "SDTM CT 2025-03-28"
+    assert conformance["published_build"]["latest_transfer_per_site"] == {SITE: T1}
+    assert conformance["published_build"]["path"] == str(published)
+    html = (package / "sdtm" / "define.html").read_text()
+    assert "<a href='#IG.DM'>DM</a>" in html and "C66769" in html
+
+
+def test_define_xml_holds_the_models_metadata(package):
+    doc = _define(package)
+    dm = doc.find(".//odm:ItemGroupDef[@OID='IG.DM']", NS)
+    assert dm.findtext("odm:Description/odm:TranslatedText", namespaces=NS) == "Demographics"
+    assert dm.get(f"{{{NS['def']}}}Structure") == "One record per subject"
+    assert dm.find("def:Class", NS).get("Name") == "SPECIAL PURPOSE"
+    keys = {r.get("ItemOID"): r.get("KeySequence") for r in dm.iterfind("odm:ItemRef", NS) if r.get("KeySequence")}
+    assert keys == {"IT.DM.STUDYID": "1", "IT.DM.USUBJID": "2"}
+    # AESEQ is Derived: its method is the yml description, word for word
+    models = yaml.safe_load((REPO_ROOT / "dbt_project/models/sdtm/_sdtm__models.yml").read_text())["models"]
+    aeseq = next(c for m in models if m["name"] == "sdtm_ae" for c in m["columns"] if c["name"] == "AESEQ")
+    ref = doc.find(".//odm:ItemGroupDef[@OID='IG.AE']/odm:ItemRef[@ItemOID='IT.AE.AESEQ']", NS)
+    assert ref.get("MethodOID") == "MT.AE.AESEQ" and ref.get("OrderNumber") == "4"
+    method = doc.find(".//odm:MethodDef[@OID='MT.AE.AESEQ']", NS)
+    assert method.findtext("odm:Description/odm:TranslatedText", namespaces=NS) == " ".join(aeseq["description"].split())
+    # a collected variable: its origin names the DTS file and field
+    aeterm = doc.find(".//odm:ItemDef[@OID='IT.AE.AETERM']", NS)
+    origin = aeterm.find("def:Origin", NS)
+    assert (origin.get("Type"), origin.get("Source")) == ("Collected", "Investigator")
+    assert origin.findtext("odm:Description/odm:TranslatedText", namespaces=NS) == "ae.csv AETERM"
+    # "Боль в груди": 12 characters, 22 bytes in UTF-8, the XPT width
+    assert (aeterm.get("DataType"), aeterm.get("Length")) == ("text", "22")
+    assert doc.find(".//odm:ItemDef[@OID='IT.AE.AESTDTC']", NS).get("DataType") == "datetime"
+    # AESEV's codelist with its NCI codes
+    aesev = doc.find(".//odm:CodeList[@OID='CL.AESEV']", NS)
+    assert aesev.find("odm:Alias", NS).get("Name") == "C66769"
+    mild = aesev.find("odm:CodeListItem[@CodedValue='MILD']", NS)
+    assert mild.find("odm:Alias", NS).get("Name") == "C41338"
+    assert doc.find(".//odm:ItemDef[@OID='IT.AE.AESEV']/odm:CodeListRef", NS).get("CodeListOID") == "CL.AESEV"
+    # value-level metadata by IETESTCD: IEORRES of IN05
+    vl = doc.find(".//def:ValueListDef[@OID='VL.IE.IEORRES']", NS)
+    assert [r.get("ItemOID") for r in vl.iterfind("odm:ItemRef", NS)] == ["IT.IE.IEORRES.IN05"]
+    where = doc.find(".//def:WhereClauseDef[@OID='WC.IE.IETESTCD.IN05']/odm:RangeCheck", NS)
+    assert (where.get(f"{{{NS['def']}}}ItemOID"), where.findtext("odm:CheckValue", namespaces=NS)) == ("IT.IE.IETESTCD", "IN05")
+
+
+def test_dataset_json_and_xpt_hold_the_same_rows_as_define_says(package):
+    ae = json.loads((package / "sdtm" / "ae.json").read_text(encoding="utf-8"))
+    assert (ae["records"], ae["itemGroupOID"], ae["name"], ae["label"]) == (1, "IG.AE", "AE", "Adverse Events")
+    assert (ae["datasetJSONVersion"], ae["metaDataRef"], ae["studyOID"]) == ("1.1.0", "define.xml", "NCT04325594")
+    columns = [c["name"] for c in ae["columns"]]
+    assert ae["columns"][3] == {"itemOID": "IT.AE.AESEQ", "name": "AESEQ", "label": "Sequence Number", "dataType": "integer"}
+    assert next(c for c in ae["columns"] if c["name"] == "USUBJID")["keySequence"] == 2
+    row = dict(zip(columns, ae["rows"][0]))
+    assert (row["USUBJID"], row["AESEQ"], row["AETERM"], row["AESEV"], row["AESTDY"]) == (S001, 1, "Боль в груди", "MILD", 1)
+    frame, meta = pyreadstat.read_xport(str(package / "sdtm" / "ae.xpt"))
+    assert meta.file_label == "Adverse Events"
+    assert list(frame.columns) == columns
+    assert dict(zip(meta.column_names, meta.column_labels))["AESEQ"] == "Sequence Number"
+    assert (frame.loc[0, "AETERM"], frame.loc[0, "AESEQ"]) == ("Боль в груди", 1.0)
+    dm, dm_meta = pyreadstat.read_xport(str(package / "sdtm" / "dm.xpt"))
+    assert dm_meta.file_label == "Demographics" and list(dm["USUBJID"]) == [S001, S002]
+
+
+def test_a_value_outside_its_codelist_fails_and_keeps_the_previous_package(published, package, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published, warehouse)
+    assert run_submission(warehouse).returncode == 0
+    before = tree_digest(tmp_path / "submission")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE sdtm.ae SET AESEV = 'CATASTROPHIC'")
+    result = run_submission(warehouse)
+    assert result.returncode == 3, result.stderr
+    assert "FAILED codelist-values: AE.AESEV: values ['CATASTROPHIC'] are not in codelist CL.AESEV" in result.stderr
+    assert "the previous package" in result.stderr.splitlines()[-1]
+    assert tree_digest(tmp_path / "submission") == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".submission")) == []
+
+
+def test_no_published_warehouse_is_a_usage_error(tmp_path):
+    result = run_submission(tmp_path / "warehouse.duckdb")
+    assert result.returncode == 2
+    assert "no published warehouse" in result.stderr
+    assert not (tmp_path / "submission").exists()
+
+
+def test_the_dagster_job_writes_the_same_package(published, package, tmp_path, dbt_manifest):
+    from orchestration.definitions import defs
+    from orchestration.defs.resources import WarehouseResource
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published, warehouse)
+    job = defs.resolve_job_def("submission")
+    result = job.execute_in_process(
+        resources={"warehouse": WarehouseResource(landing_dir=str(tmp_path), warehouse_path=str(warehouse))})
+    assert result.success
+    assert result.output_for_node("write_submission_package") == str(tmp_path / "submission")
+    assert {p.name for p in (tmp_path / "submission" / "sdtm").iterdir()} == {
+        p.name for p in (package / "sdtm").iterdir()}
+    assert json.loads((tmp_path / "submission" / "conformance.json").read_text())["failures"] == []
+    # the same rows: the JSON files differ only in their creation time
+    for name in ("dm", "ae", "suppdm"):
+        ours, theirs = (json.loads((folder / "sdtm" / f"{name}.json").read_text()) for folder in (tmp_path / "submission", package))
+        assert ours["rows"] == theirs["rows"] and ours["columns"] == theirs["columns"]
