@@ -15,6 +15,9 @@ transfer" of the incremental case), then, each case `--repeats` times, median re
   cp1251 files transcoded in Python first, as the warehouse must);
 - floor, SQL: DuckDB alone running the compiled SQL of every dbt SQL model (`dbt compile`, in
   dependency order, as plain CREATE TABLE) on a copy of the loaded build database;
+- submission: `regenheart submission` on the full refresh's warehouse (the SDTM package: XPT,
+  Dataset-JSON, define.xml, define.html, its checks), against its own floor:
+- floor, package CSV: DuckDB alone writing every table of the package's schemas as CSV (`COPY`);
 - GX: the time of each layer's gate (its suites' validation) in the full refresh, and where the
   rest of a refresh's time goes: every step's time, from the refresh's progress output.
 
@@ -236,6 +239,39 @@ def floor_sql(warehouse: Path, models: list[tuple[str, str, str, str]]) -> float
     return seconds
 
 
+PACKAGE_SCHEMAS = ("sdtm", "adam")
+
+
+def submission(warehouse: Path) -> tuple[float, float]:
+    """(wall seconds, peak MB) of `regenheart submission`; its output kept in <warehouse dir>/logs/."""
+    env = {**os.environ, "REGENHEART_WAREHOUSE": str(warehouse)}
+    env.pop("DAGSTER_HOME", None)
+    seconds, peak, result = run_measured([str(BIN / "regenheart"), "submission"], env)
+    log = warehouse.parent / "logs" / "benchmark-submission.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(result.stdout + result.stderr, encoding="utf-8")
+    if result.returncode != 0:
+        raise SystemExit(f"submission failed (exit {result.returncode}), see {log}:\n{result.stderr[-3000:]}")
+    return seconds, peak
+
+
+def floor_package_csv(warehouse: Path, out: Path) -> float:
+    """DuckDB alone writing every table of the package's schemas in the published file as CSV."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    started = time.perf_counter()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (SELECT unnest(?::VARCHAR[]))",
+            [list(PACKAGE_SCHEMAS)],
+        ).fetchall()
+        for schema, table in tables:
+            con.execute(f'COPY "{schema}"."{table}" TO \'{out / f"{schema}_{table}.csv"}\' (HEADER)')
+    seconds = time.perf_counter() - started
+    shutil.rmtree(out)
+    return seconds
+
+
 def raw_rows(warehouse: Path) -> int:
     with duckdb.connect(str(build_database_path(warehouse)), read_only=True) as con:
         return sum(con.execute(f"SELECT count(*) FROM raw.{d}").fetchone()[0] for d in dts.DTS_FILES)
@@ -264,6 +300,11 @@ def bench_scale(scale: str, transfers: int, repeats: int, work: Path, build_repe
     warehouse = root / "full" / "warehouse.duckdb"
     result.raw_rows = raw_rows(warehouse)
     copy_state(root / "full", root / "after-full")
+
+    for run in range(repeats):
+        say(f"{scale}: submission package {run + 1}/{repeats}")
+        result.case("submission").add(*submission(warehouse))
+        result.case("floor: package CSV").add(floor_package_csv(warehouse, root / "floor-package-csv"))
 
     for run in range(repeats):
         say(f"{scale}: refresh with no new transfer {run + 1}/{repeats}")
@@ -301,7 +342,9 @@ def render(results: list[ScaleResult]) -> str:
     for result in results:
         floor = result.case("floor: load CSV").median + result.case("floor: model SQL").median
         for name, measure in result.cases.items():
-            ratio = f"{measure.median / floor:.1f}" if not name.startswith(("floor", "GX")) else ""
+            # the package is measured against its own floor, DuckDB writing the same tables as CSV
+            own_floor = result.case("floor: package CSV").median if name == "submission" else floor
+            ratio = f"{measure.median / own_floor:.1f}" if not name.startswith(("floor", "GX")) else ""
             peak = f"{measure.peak:.0f}" if measure.peak else ""
             lines.append(
                 f"| {result.scale}, {result.transfers} | {result.raw_rows:,} | {name} | {len(measure.seconds)} "

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import duckdb
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from orchestration.exports.labels import XptVariable
 from orchestration.exports.row_order import ordered
@@ -61,7 +61,7 @@ class XptLimitError(ValueError):
 @dataclass(frozen=True)
 class XptColumn:
     name: str  # the mart's column
-    select: str  # its SQL: a DOUBLE, or for text the UTF-8 value fitted and blank-padded to `width` bytes
+    select: str  # its SQL: a DOUBLE, or for text the value ('' for NULL) fitted to `width` bytes
     width: int | None  # text: the widest value in bytes, at least 1, at most MAX_TEXT_BYTES; None for a number
     sas_format: str = ""
     truncated: int = 0  # text: how many values are over MAX_TEXT_BYTES (cut by `select`)
@@ -145,7 +145,8 @@ def plan_dataset(
     for column, number, sas_format in columns:
         if number is None:
             width = min(max(1, widest[column] or 0), MAX_TEXT_BYTES)
-            plan.append(XptColumn(column, _padded(_fitted(_text_sql(column)), width), width, truncated=over[column]))
+            text = _fitted(_text_sql(column)) if over[column] else _text_sql(column)
+            plan.append(XptColumn(column, text, width, truncated=over[column]))
         else:
             plan.append(XptColumn(column, number, None, sas_format))
     return XptPlan(table, plan, rows, label)
@@ -173,11 +174,6 @@ def _fitted(text: str) -> str:
     limit = literal(MAX_TEXT_BYTES)
     longest = f"len(list_filter(range(1, {limit} + 1), lambda k: strlen(left({text}, k)) <= {limit}))"
     return f"CASE WHEN strlen({text}) > {limit} THEN left({text}, {longest}) ELSE {text} END"
-
-
-def _padded(text: str, width: int) -> str:
-    """SQL of `text` (at most `width` bytes) blank-padded to exactly `width` bytes."""
-    return f"{text} || repeat(' ', {literal(width)} - strlen({text}))"
 
 
 def check_xpt_columns(dataset: str, columns: list[str], variables: dict[str, XptVariable]) -> None:
@@ -215,20 +211,16 @@ def write_xpt(
         out.write(_library_header(stamp))
         out.write(_member_header(plan, variables, stamp))
         parts = _record_parts_sql(plan.columns)
-        cursor = con.execute(
-            f"SELECT {parts} FROM {source}" if source
-            else ordered(f"SELECT {parts} FROM {qualified('marts', plan.table)}", plan.table)
-        )
+        query = (f"SELECT {parts} FROM {source}" if source
+                 else ordered(f"SELECT {parts} FROM {qualified('marts', plan.table)}", plan.table))
         written, set_missing = 0, dict.fromkeys((c.name for c in plan.columns if not c.width), 0)
-        while True:
-            chunk = cursor.fetch_df_chunk(ROWS_PER_CHUNK // 2048)
-            if chunk.empty:
-                break
-            records, unrepresentable = _observations(plan.columns, chunk)
-            out.write(records)
-            for column, count in unrepresentable.items():
-                set_missing[column] += count
-            written += len(chunk)
+        with con.cursor() as reader:  # a connection of its own: `con` may hold a pending result
+            for batch in reader.sql(query).to_arrow_reader(ROWS_PER_CHUNK):
+                records, unrepresentable = _observations(plan.columns, batch)
+                out.write(records)
+                for column, count in unrepresentable.items():
+                    set_missing[column] += count
+                written += batch.num_rows
         _pad(out, written * _record_length(plan.columns))
     return XptWritten(written, _adjustments(plan, variables, set_missing))
 
@@ -297,34 +289,53 @@ def _format_parts(sas_format: str) -> tuple[str, int, int]:
 
 
 def _record_parts_sql(columns: list[XptColumn]) -> str:
-    """The select list of the records' parts: each number as c<i>, and every text column of a row
-    in one string (each padded to its width in bytes, in column order) as `texts`: one Python
-    string per row instead of one per value, the larger part of the writing time."""
-    numbers = [f"{c.select} AS c{i}" for i, c in enumerate(columns) if not c.width]
-    texts = [c.select for c in columns if c.width]
-    return ", ".join(numbers + ([f"{' || '.join(texts)} AS texts"] if texts else []))
+    """The select list of the records' parts: column i as c<i> (a DOUBLE, or text of at most its
+    width in bytes); the records are laid out from them in numpy (_observations)."""
+    return ", ".join(f"{c.select} AS c{i}" for i, c in enumerate(columns))
 
 
-def _observations(columns: list[XptColumn], chunk: pd.DataFrame) -> tuple[bytes, dict[str, int]]:
-    """The chunk's rows as fixed-length records (a column is a slice of bytes of each record), and
+def _observations(columns: list[XptColumn], batch: pa.RecordBatch) -> tuple[bytes, dict[str, int]]:
+    """The batch's rows as fixed-length records (a column is a slice of bytes of each record), and
     per number column how many of its values were written missing for having no IBM double."""
-    records = np.empty((len(chunk), _record_length(columns)), dtype=np.uint8)
-    text_width = sum(c.width for c in columns if c.width)
-    if text_width:  # each row's texts are `text_width` bytes: joined, they reshape to one row each
-        texts = np.frombuffer("".join(chunk["texts"].tolist()).encode("utf-8"), dtype=np.uint8).reshape(-1, text_width)
-    position = offset = 0
+    records = np.empty((batch.num_rows, _record_length(columns)), dtype=np.uint8)
+    position = 0
     unrepresentable = {}
     for index, column in enumerate(columns):
+        values = batch.column(f"c{index}")
         if column.width:
-            records[:, position:position + column.width] = texts[:, offset:offset + column.width]
+            _blank_padded(values, records[:, position:position + column.width])
             position += column.width
-            offset += column.width
         else:
-            values = chunk[f"c{index}"].to_numpy(dtype=np.float64, na_value=np.nan)
-            bits, unrepresentable[column.name] = _ibm_doubles(values)
+            numbers = values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)  # NULL -> NaN
+            bits, unrepresentable[column.name] = _ibm_doubles(numbers)
             records[:, position:position + 8] = bits.astype(">u8").view(np.uint8).reshape(-1, 8)
             position += 8
     return records.tobytes(), unrepresentable
+
+
+def _blank_padded(texts: pa.Array, into: np.ndarray) -> None:
+    """Each text's UTF-8 bytes (at most into's width) at the start of its row of `into`, blanks after."""
+    _, offsets, _ = _text_buffers(texts)
+    lengths = np.diff(offsets)
+    into[...] = ord(" ")
+    into[np.arange(into.shape[1]) < lengths[:, None]] = utf8_bytes(texts)
+
+
+def _text_buffers(strings: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Buffer | None]:
+    """An Arrow text array as (string or large_string array, its offsets, its data buffer)."""
+    strings = strings.cast(pa.large_string()) if pa.types.is_string_view(strings.type) else strings
+    offsets_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    _, offsets, data = strings.buffers()
+    return strings, np.frombuffer(offsets, dtype=offsets_type)[strings.offset:strings.offset + len(strings) + 1], data
+
+
+def utf8_bytes(strings: pa.Array) -> np.ndarray:
+    """The UTF-8 bytes of an Arrow text array's values, one after the other (no Python string per
+    value: the array's data buffer between its first and last offset)."""
+    _, bounds, data = _text_buffers(strings)
+    if data is None or len(bounds) < 2:
+        return np.empty(0, dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[-1]]
 
 
 def _ibm_doubles(values: np.ndarray) -> tuple[np.ndarray, int]:

@@ -1,22 +1,23 @@
 """<dataset>.json: CDISC Dataset-JSON v1.1, streamed from the sorted data.
 
-DuckDB writes each row's JSON array (in parallel, in C++); Python only joins them into the file,
-a chunk at a time, so memory holds one chunk whatever the dataset's size. The layout is fixed, and
-the checks rely on it: line 1 is the document up to `"rows": [`, then one row per line (each but
-the last followed by a comma), then `]}`. Text values are those of the XPT file (cut to 200 bytes
+DuckDB writes each row's JSON array (in parallel, in C++), each followed by `,\n`; Python copies a
+batch's bytes from DuckDB's Arrow buffer into the file, so memory holds one batch whatever the
+dataset's size. The layout is fixed, and the checks rely on it: line 1 is the document up to
+`"rows": [`, then one row per line (each but the last followed by a comma), then `]}`. Text values are those of the XPT file (cut to 200 bytes
 by the same rule where XPT v5 needs it), a NULL is null, a number that is not finite is null.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from orchestration.dts import STUDY_ID
-from orchestration.exports.xpt import fitted_text
+from orchestration.exports.xpt import fitted_text, utf8_bytes
 from orchestration.sql import identifier
 from orchestration.submission.published import Column
 
@@ -60,19 +61,19 @@ def write_dataset_json(con: duckdb.DuckDBPyConnection, source: str, columns: lis
     """Write the file; returns the rows written. `header`: the document's fields but columns and rows
     (records included)."""
     document = {**header, "columns": [c.record() for c in json_columns]}
-    first_line = json.dumps(document, ensure_ascii=False)[:-1] + ', "rows": ['
-    row_sql = f"json_array({', '.join(value_sql(c) for c in columns)})::VARCHAR AS r" if columns else "'[]' AS r"
-    cursor = con.execute(f"SELECT {row_sql} FROM {source}")
+    first_line = json.dumps(document, ensure_ascii=False)[:-1] + ', "rows": [\n'
+    row = f"json_array({', '.join(value_sql(c) for c in columns)})::VARCHAR" if columns else "'[]'"
     written = 0
-    with path.open("w", encoding="utf-8", newline="\n") as out:
-        out.write(first_line)
-        while True:
-            chunk = cursor.fetchmany(ROWS_PER_CHUNK)
-            if not chunk:
-                break
-            out.write(("\n" if written == 0 else ",\n") + ",\n".join(r for (r,) in chunk))
-            written += len(chunk)
-        out.write("\n]}\n")
+    with path.open("wb") as out, con.cursor() as reader:  # a connection of its own: `con` may hold a pending result
+        out.write(first_line.encode("utf-8"))
+        for batch in reader.sql(f"SELECT {row} || ',\n' AS r FROM {source}").to_arrow_reader(ROWS_PER_CHUNK):
+            out.write(utf8_bytes(batch.column(0)).tobytes())
+            written += batch.num_rows
+        if written:
+            out.seek(-2, os.SEEK_END)  # the last row's `,\n`
+            out.truncate()
+            out.write(b"\n")
+        out.write(b"]}\n")
     return written
 
 
