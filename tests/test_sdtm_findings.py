@@ -2,12 +2,12 @@
 
 Site KZ97, subject 001 (minimal_rows: infused 2020-03-20T10:30), transfer T1:
 - sv: BASELINE 2020-03-18, MONTH 1 2020-04-20, UNSCHEDULED 2020-05-05;
-- echo: EC001 BASELINE (LVEF 27.5 ...), EC001B MONTH 1 with only an implausible LVEF 95;
+- echo: EC001 BASELINE (LVEF 27.5 ...), EC001B MONTH 1 with an implausible LVEF 95 and an LVEDV n.d.;
   ct: CT001 BASELINE (IVS 9.5, LVPW 9.1);
 - lb: LB001 NT-proBNP 2480 pg/mL at BASELINE, LB001B 100 pmol/L at MONTH 1, LB001C <50 pg/mL at the
   UNSCHEDULED visit, LB099 of subject 099, who is not in dm.csv;
 - fs: FS001 BASELINE NYHA III 280 m, FS001B MONTH 1 NYHA delivered as 2, 310 m;
-- qs: QS001 MLHFQ01 3, QS001B KCCQ01 unanswered, QS001C SF12PCS 41.5.
+- qs: QS001 MLHFQ01 3, QS001B KCCQ01 not answered (not tabulated), QS001C SF12PCS 41.5.
 Transfer T2 corrects EC001B's LVEF (95 -> 35) and LB001B (100 -> 120 pmol/L), and adds EC000 (its
 RECID sorts first) at MONTH 3.
 """
@@ -29,7 +29,7 @@ def _rows(corrected: bool) -> dict:
                    dict(sv, RECID="SV001U", VISIT="UNSCHEDULED", SVSTDTC="2020-05-05")]
     month_1_echo = {key: "" for key in ("LVEDV", "LVESV", "LVEDD", "LVESD")}
     rows["echo"].append(dict(echo, RECID="EC001B", VISIT="MONTH 1", ECHODTC="2020-04-20",
-                             LVEF="35" if corrected else "95", **month_1_echo))
+                             LVEF="35" if corrected else "95", **dict(month_1_echo, LVEDV="n.d.")))
     rows["lb"] += [
         dict(lb, RECID="LB001B", VISIT="MONTH 1", LBDTC="2020-04-20T08:00", LBORRES="120" if corrected else "100",
              LBORRESU="pmol/L", LBORNRLO="0", LBORNRHI="14.8"),
@@ -85,8 +85,10 @@ def test_an_implausible_lvef_is_tabulated_as_collected(published):
         FROM sdtm.cv WHERE CVSEQ = 11""") == [
         (11, "LVEF", "Left Ventricular Ejection Fraction", "95", "%", "95", 95.0, "%", None, None,
          "TRANSTHORACIC ECHOCARDIOGRAPHY", 8.0, "MONTH 1", "2020-04-20", 32, "FOLLOW-UP")]
-    # EC001B's empty measurements were not taken: only its LVEF is a row
-    assert _query(first, "SELECT count(*) FROM sdtm.cv WHERE CVSEQ BETWEEN 11 AND 20") == [(1,)]
+    # EC001B's LVEDV (slot 2) is no number: as delivered, no CVSTRESN; its empty measurements were
+    # not taken and have no row
+    assert _query(first, "SELECT CVSEQ, CVTESTCD, CVORRES, CVSTRESC, CVSTRESN FROM sdtm.cv WHERE CVSEQ BETWEEN 12 AND 20") == [
+        (12, "EDV", "n.d.", "n.d.", None)]
 
 
 def test_ct_thicknesses_are_told_apart_by_location(published):
@@ -114,9 +116,10 @@ def test_nt_probnp_in_pmol_per_litre_and_below_the_limit(published):
         # 100 pmol/L x 8.457 = 845.7 ng/L; range 14.8 x 8.457 = 125.1636
         (S001, 2, "BNPPRONT", "N-Terminal ProB-type Natriuretic Peptide", "100", "pmol/L", "14.8", "845.7", 845.7, "ng/L",
          125.1636, None, 8.0, "MONTH 1", "2020-04-20T08:00", 32),
-        # below the limit: kept as text in the standard unit, no number; the unscheduled visit of that day
-        (S001, 3, "BNPPRONT", "N-Terminal ProB-type Natriuretic Peptide", "<50", "ng/L", "125", "<50", None, "ng/L",
-         125.0, None, 8.01, "UNSCHEDULED", "2020-05-05T09:00", 47),
+        # below the limit: kept as text in the standard unit, no number, no range (ranges are for
+        # continuous results); the unscheduled visit of that day
+        (S001, 3, "BNPPRONT", "N-Terminal ProB-type Natriuretic Peptide", "<50", "ng/L", None, "<50", None, "ng/L",
+         None, None, 8.01, "UNSCHEDULED", "2020-05-05T09:00", 47),
     ]
 
 
@@ -135,12 +138,10 @@ def test_nyha_class_and_six_minute_walk(published):
 
 def test_questionnaire_items(published):
     first, _ = published
-    # qs.csv records by RECID: QS001 (1), QS001B (2), QS001C (3)
-    assert _query(first, "SELECT QSSEQ, QSTESTCD, QSTEST, QSCAT, QSORRES, QSSTRESC, QSSTRESN, QSSTAT, QSLOBXFL, VISITNUM, QSDY FROM sdtm.qs ORDER BY QSSEQ") == [
-        (1, "MLHFQ01", "MLHFQ-Swelling in Ankles or Legs", "MLHFQ", "3", "3", 3.0, None, "Y", 2.0, -2),
-        # not answered: NOT DONE, and not the last answer before exposure
-        (2, "KCCQ01", "KCCQ12-Limit: Showering/Bathing", "KCCQ-12", None, None, None, "NOT DONE", None, 2.0, -2),
-        (3, "SF12324", "SF123-Physical Component Score", "SF12 V2.0 STANDARD", "41.5", "41.5", 41.5, None, "Y", 2.0, -2),
+    # qs.csv records by RECID: QS001 (1), QS001B (2: not answered, no row), QS001C (3)
+    assert _query(first, "SELECT QSSEQ, QSTESTCD, QSTEST, QSCAT, QSORRES, QSSTRESC, QSSTRESN, QSLOBXFL, VISITNUM, VISIT, QSDY FROM sdtm.qs ORDER BY QSSEQ") == [
+        (1, "MLHFQ01", "MLHFQ-Swelling in Ankles or Legs", "MLHFQ", "3", "3", 3.0, "Y", 2.0, "BASELINE", -2),
+        (3, "SF12324", "SF123-Physical Component Score", "SF12 V2.0 STANDARD", "41.5", "41.5", 41.5, "Y", 2.0, "BASELINE", -2),
     ]
 
 

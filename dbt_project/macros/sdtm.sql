@@ -165,8 +165,9 @@
 {%- endmacro %}
 
 {#- --LOBXFL (SDTMIG 3.4's Last Observation Before Exposure Flag, used instead of --BLFL): Y on the
-    one record of each `partition` (subject and test) with a result (`result` not NULL) taken
-    before exposure (before_exposure) that is the latest by --DTC, then --SEQ; NULL elsewhere. -#}
+    one record of each `partition` (subject and test) with a standard result (`result`, the
+    --STRESC, not NULL) taken before exposure (before_exposure) that is the latest by --DTC, then
+    --SEQ; NULL elsewhere. -#}
 {% macro last_before_exposure_flag(partition, result, dtc, rfxstdtc, seq) -%}
     case
         when {{ result }} is not null and {{ before_exposure(dtc, rfxstdtc) }}

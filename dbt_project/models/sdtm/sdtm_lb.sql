@@ -17,8 +17,9 @@ records as (
     -- the unit the warehouse analyses the test in and the factor to it (pmol/L x 8.457 for NT-proBNP)
     left join {{ ref('lab_units') }} as units
         on units.LBTESTCD = records.LBTESTCD and lower(units.LBORRESU) = lower(records.LBORRESU_COLLECTED)
-    -- a test code outside the DTS list is a data issue: no test to tabulate
-    where records.LBTESTCD is not null
+    -- a test code outside the DTS list is a data issue: no test to tabulate; a record without a
+    -- result was not done (for no reason collected): no row
+    where records.LBTESTCD is not null and records.LBORRES_COLLECTED is not null
 ),
 
 results as (
@@ -27,6 +28,19 @@ results as (
         -- the numeric result in the standard unit (a limit's number for <x / >x)
         round(RESULT_NUMBER * FACTOR, 9) as STANDARD_NUMBER
     from ({{ with_visit('records') }})
+),
+
+standardised as (
+    select
+        *,
+        -- LBSTRESC: the result in the standard unit, its limit qualifier kept (<50 pg/mL -> <50);
+        -- the delivered text when it is not a number; NULL for a number in a unit lab_units does
+        -- not allow for the test (it cannot be standardised)
+        case
+            when STANDARD_NUMBER is not null then coalesce(QUALIFIER, '') || {{ number_text('STANDARD_NUMBER') }}
+            when RESULT_NUMBER is null then LBORRES_COLLECTED
+        end as STANDARD_TEXT
+    from results
 )
 
 select
@@ -43,26 +57,21 @@ select
     -- LBORRESU: the delivered unit as its UNIT term (pg/mL -> ng/L, ng/mL -> ug/L); NULL when the
     -- unit is not one lab_units allows for the test (a data issue)
     {{ ct_term('UNIT', 'DELIVERED_UNIT') }} as LBORRESU,
-    LBORNRLO_COLLECTED as LBORNRLO,
-    LBORNRHI_COLLECTED as LBORNRHI,
-    -- LBSTRESC: the result in the standard unit, its limit qualifier kept (<50 pg/mL -> <50); the
-    -- delivered text when it is no number in a known unit
-    case
-        when STANDARD_NUMBER is not null then coalesce(QUALIFIER, '') || {{ number_text('STANDARD_NUMBER') }}
-        else LBORRES_COLLECTED
-    end as LBSTRESC,
+    -- LBORNRLO / LBORNRHI: as delivered, for a numeric result only (SDTMIG: ranges are for
+    -- continuous results; a <x / >x result is not a number and has none)
+    case when RESULT_NUMBER is not null and QUALIFIER is null then LBORNRLO_COLLECTED end as LBORNRLO,
+    case when RESULT_NUMBER is not null and QUALIFIER is null then LBORNRHI_COLLECTED end as LBORNRHI,
+    STANDARD_TEXT as LBSTRESC,
     -- LBSTRESN: the numeric result x the lab_units factor to the standard unit; NULL for <x / >x
     -- and for a result that is not a number
     case when QUALIFIER is null then STANDARD_NUMBER end as LBSTRESN,
     -- LBSTRESU: the standard unit as its UNIT term (pg/mL -> ng/L), where LBSTRESC is in it
     case when STANDARD_NUMBER is not null then {{ ct_term('UNIT', 'STANDARD_UNIT') }} end as LBSTRESU,
-    -- LBSTNRLO / LBSTNRHI: the delivered reference range x the same factor
-    round({{ parse_number('LBORNRLO_COLLECTED') }} * FACTOR, 9) as LBSTNRLO,
-    round({{ parse_number('LBORNRHI_COLLECTED') }} * FACTOR, 9) as LBSTNRHI,
-    -- LBSTAT: NOT DONE for a record without a result
-    case when LBORRES_COLLECTED is null then 'NOT DONE' end as LBSTAT,
-    -- LBLOBXFL: Y on the subject's last result of the test before the infusion (macros/sdtm.sql)
-    {{ last_before_exposure_flag('USUBJID, LBTESTCD', 'LBORRES_COLLECTED', 'DTC', 'RFXSTDTC', 'RECORD_SEQ') }} as LBLOBXFL,
+    -- LBSTNRLO / LBSTNRHI: the delivered reference range x the same factor, where LBSTRESN is
+    case when QUALIFIER is null and STANDARD_NUMBER is not null then round({{ parse_number('LBORNRLO_COLLECTED') }} * FACTOR, 9) end as LBSTNRLO,
+    case when QUALIFIER is null and STANDARD_NUMBER is not null then round({{ parse_number('LBORNRHI_COLLECTED') }} * FACTOR, 9) end as LBSTNRHI,
+    -- LBLOBXFL: Y on the subject's last result of the test with an LBSTRESC before the infusion (macros/sdtm.sql)
+    {{ last_before_exposure_flag('USUBJID, LBTESTCD', 'STANDARD_TEXT', 'DTC', 'RFXSTDTC', 'RECORD_SEQ') }} as LBLOBXFL,
     -- VISITNUM / VISIT: the nominal visit the site recorded (UNSCHEDULED: its sdtm_sv visit that day)
     VISIT_NUMBER as VISITNUM,
     VISIT_NAME as VISIT,
@@ -72,5 +81,5 @@ select
     DTC as LBDTC,
     -- LBDY: study day of LBDTC against RFSTDTC, no day 0
     {{ study_day('DTC', 'RFSTDTC') }} as LBDY
-from results
+from standardised
 order by USUBJID, LBSEQ

@@ -1,13 +1,14 @@
 -- SDTM QS: one row per qs.csv questionnaire item of a subject in DM whose instrument and item are
--- of the DTS lists, as collected (an unanswered item: QSSTAT NOT DONE).
+-- of the DTS lists and that was answered, as collected.
 {{ incremental_by_site('USUBJID') }}
 with
 
 records as (
     select *, {{ iso_dtc('QSDTC_COLLECTED') }} as DTC, {{ parse_number('QSORRES_COLLECTED') }} as NUMBER
     from ({{ collected_records('qs') }})
-    -- an instrument or item outside the DTS lists is a data issue: no question to tabulate
-    where QSCAT is not null and QSTESTCD is not null
+    -- an instrument or item outside the DTS lists is a data issue: no question to tabulate; an item
+    -- not answered was not done, for no reason collected (SDTM would want QSREASND): no row
+    where QSCAT is not null and QSTESTCD is not null and QSORRES_COLLECTED is not null
 )
 
 select
@@ -29,8 +30,6 @@ select
     -- QSSTRESC when it is not a number
     coalesce({{ number_text('NUMBER') }}, QSORRES_COLLECTED) as QSSTRESC,
     NUMBER as QSSTRESN,
-    -- QSSTAT: NOT DONE for an item not answered
-    case when QSORRES_COLLECTED is null then 'NOT DONE' end as QSSTAT,
     -- QSLOBXFL: Y on the subject's last answer to the item before the infusion (macros/sdtm.sql)
     {{ last_before_exposure_flag('USUBJID, QSCAT, QSTESTCD', 'QSORRES_COLLECTED', 'DTC', 'RFXSTDTC', 'RECORD_SEQ') }} as QSLOBXFL,
     -- VISITNUM / VISIT: the nominal visit the site recorded (UNSCHEDULED: its sdtm_sv visit that day)

@@ -4,7 +4,11 @@
 with
 
 records as (
-    select *, {{ iso_dtc('FSDTC_COLLECTED') }} as DTC
+    select
+        *,
+        {{ iso_dtc('FSDTC_COLLECTED') }} as DTC,
+        -- the delivered class (upper-cased) as its NYHAC term (2 or II -> NYHA CLASS II)
+        {{ ct_term('NYHAC', 'upper(NYHA_COLLECTED)') }} as NYHA_TERM
     from ({{ collected_records('fs') }})
     where NYHA_COLLECTED is not null
 )
@@ -24,11 +28,11 @@ select
     NYHA_COLLECTED as RSORRES,
     -- RSSTRESC: the delivered class as its NYHAC term (2 or II -> NYHA CLASS II, matched
     -- upper-cased); NULL for a value outside I..IV / 1..4 (a data issue)
-    {{ ct_term('NYHAC', 'upper(NYHA_COLLECTED)') }} as RSSTRESC,
+    NYHA_TERM as RSSTRESC,
     -- RSSTRESN: NULL (the standard result is a class name, not a number)
     null::double as RSSTRESN,
-    -- RSLOBXFL: Y on the subject's last class before the infusion (macros/sdtm.sql)
-    {{ last_before_exposure_flag('USUBJID', 'NYHA_COLLECTED', 'DTC', 'RFXSTDTC', 'RECORD_SEQ') }} as RSLOBXFL,
+    -- RSLOBXFL: Y on the subject's last class with an RSSTRESC before the infusion (macros/sdtm.sql)
+    {{ last_before_exposure_flag('USUBJID', 'NYHA_TERM', 'DTC', 'RFXSTDTC', 'RECORD_SEQ') }} as RSLOBXFL,
     -- VISITNUM / VISIT: the nominal visit the site recorded (UNSCHEDULED: its sdtm_sv visit that day)
     VISIT_NUMBER as VISITNUM,
     VISIT_NAME as VISIT,
