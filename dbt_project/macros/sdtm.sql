@@ -65,7 +65,11 @@
     from {{ ref('stg_edc__' ~ file) }} as staged
     -- a record of a subject not in dm.csv is not tabulated (it stays a data issue)
     inner join {{ ref('sdtm_dm') }} as dm on dm.USUBJID = staged.USUBJID
-    inner join {{ source('raw', file) }} as delivered
+    inner join (
+        select * from {{ source('raw', file) }}
+        where {{ in_rebuilt_sites() }}
+            and EXTRACT_ID in (select EXTRACT_ID from {{ ref('stg_edc__latest_transfers') }})
+    ) as delivered
         on delivered.SITEID = staged.SITEID
         and delivered.EXTRACT_ID = staged.EXTRACT_ID
         and delivered.SOURCE_LINE = staged.SOURCE_LINE
