@@ -45,3 +45,140 @@
     (select ct.TERM from {{ ref('sdtm_terminology') }} as ct
      where ct.CODELIST = '{{ codelist }}' and coalesce(ct.COLLECTED, ct.TERM) = {{ value }})
 {%- endmacro %}
+
+{#- Findings (SV, LB, CV, FT, RS, QS): the rows of stg_edc__<file> (each site's latest transfer)
+    of the subjects in sdtm_dm, with what SDTM tabulates as collected. Staging's typed values are
+    NULL where a data issue excludes them, so each DTS column's delivered text comes from the raw
+    line staging read (<column>_COLLECTED: trimmed, blank as NULL), with the transfer's decimal
+    separator, the subject's STUDYID / RFSTDTC / RFXSTDTC, and RECORD_SEQ (record_sequence). -#}
+{% macro collected_records(file) -%}
+    select
+        staged.*,
+        {%- for column in dts_columns(file) if column not in ['RECID', 'SUBJID'] %}
+        nullif(trim(delivered.{{ column }}), '') as {{ column }}_COLLECTED,
+        {%- endfor %}
+        transfers.DECIMAL_SEPARATOR,
+        dm.STUDYID,
+        dm.RFSTDTC,
+        dm.RFXSTDTC,
+        sequence.RECORD_SEQ
+    from {{ ref('stg_edc__' ~ file) }} as staged
+    -- a record of a subject not in dm.csv is not tabulated (it stays a data issue)
+    inner join {{ ref('sdtm_dm') }} as dm on dm.USUBJID = staged.USUBJID
+    inner join (
+        select * from {{ source('raw', file) }}
+        where {{ in_rebuilt_sites() }}
+            and EXTRACT_ID in (select EXTRACT_ID from {{ ref('stg_edc__latest_transfers') }})
+    ) as delivered
+        on delivered.SITEID = staged.SITEID
+        and delivered.EXTRACT_ID = staged.EXTRACT_ID
+        and delivered.SOURCE_LINE = staged.SOURCE_LINE
+    inner join {{ ref('stg_edc__latest_transfers') }} as transfers
+        on transfers.SITEID = staged.SITEID and transfers.EXTRACT_ID = staged.EXTRACT_ID
+    inner join ({{ record_sequence(file) }}) as sequence
+        on sequence.SITEID = staged.SITEID and sequence.RECID = staged.RECID
+    where {{ in_rebuilt_sites('staged.SITEID') }}
+{%- endmacro %}
+
+{#- --SEQ of a DTS record that yields several rows of one dataset (one echo.csv row: five CV
+    tests): (RECORD_SEQ - 1) x `slots` + `slot`, where each test the dataset takes from a file has a
+    fixed slot 1..`slots` (CV: echo LVEF..LVESD 1..5, ct LVEF..LVPW 6..10). A record keeps its
+    numbers while it exists (its RECORD_SEQ and the slots are fixed): a corrected value keeps its
+    --SEQ, a value that appears later takes its slot's number, and a new record's numbers follow
+    every older record's, so nothing is renumbered. Files that yield one row per record (lb, qs,
+    fs into FT and into RS) use RECORD_SEQ itself. -#}
+{% macro test_sequence(record_seq, slot, slots) -%}
+    (({{ record_seq }} - 1) * {{ slots }} + {{ slot }})
+{%- endmacro %}
+
+{#- --DTC of a delivered date or datetime field: the text as collected when it is an ISO 8601 date
+    (YYYY-MM-DD) or datetime (YYYY-MM-DDTHH:MM[:SS]), NULL otherwise (a data issue). -#}
+{% macro iso_dtc(column) -%}
+    case when coalesce({{ parse_date(column) }}::timestamp, {{ parse_datetime(column) }}) is not null
+         then trim({{ column }}) end
+{%- endmacro %}
+
+{#- A number as SDTM text (--STRESC): no trailing .0 on a whole number. -#}
+{% macro number_text(value) -%}
+    case
+        when {{ value }} = trunc({{ value }}) and abs({{ value }}) < 1e15 then cast(cast({{ value }} as bigint) as varchar)
+        else cast({{ value }} as varchar)
+    end
+{%- endmacro %}
+
+{#- VISITNUM of a scheduled nominal visit of the DTS VISIT list, in the order of the schedule;
+    NULL for UNSCHEDULED (sdtm_sv numbers each unscheduled visit after the scheduled one before it)
+    and for a value outside the list. -#}
+{% macro scheduled_visitnum(visit) -%}
+    case {{ visit }}
+        when 'SCREENING' then 1
+        when 'BASELINE' then 2
+        when 'DAY 1' then 3
+        when 'DAY 2' then 4
+        when 'DAY 3' then 5
+        when 'DAY 4' then 6
+        when 'DAY 5' then 7
+        when 'MONTH 1' then 8
+        when 'MONTH 3' then 9
+        when 'MONTH 6' then 10
+    end
+{%- endmacro %}
+
+{#- The rows of `relation` (findings records with USUBJID, VISIT, DTC) with VISIT_NUMBER and
+    VISIT_NAME, the VISITNUM / VISIT SDTM tabulates: a scheduled visit's number
+    (scheduled_visitnum); an UNSCHEDULED record takes the VISITNUM of the subject's unscheduled
+    sdtm_sv visit on its date (NULL when sv.csv has none that day); a VISIT outside the DTS list is
+    a data issue: both NULL. -#}
+{% macro with_visit(relation) -%}
+    select
+        records.*,
+        case
+            when records.VISIT = 'UNSCHEDULED' then unscheduled.VISITNUM
+            else {{ scheduled_visitnum('records.VISIT') }}
+        end as VISIT_NUMBER,
+        case
+            when records.VISIT = 'UNSCHEDULED' or {{ scheduled_visitnum('records.VISIT') }} is not null then records.VISIT
+        end as VISIT_NAME
+    from {{ relation }} as records
+    left join (
+        select USUBJID, SVSTDTC, VISITNUM
+        from {{ ref('sdtm_sv') }}
+        where VISIT = 'UNSCHEDULED' and {{ in_rebuilt_sites('USUBJID') }}
+    ) as unscheduled
+        on records.VISIT = 'UNSCHEDULED'
+        and unscheduled.USUBJID = records.USUBJID
+        and unscheduled.SVSTDTC = left(records.DTC, 10)
+{%- endmacro %}
+
+{#- The observation at ISO `dtc` was taken before the exposure starting at `rfxstdtc`, as the DTS
+    reads pre-infusion (section 4, efficacy_is_pre_infusion): before the infusion date, or on it
+    when either has no time or the observation's time is at or before the infusion's. False when
+    either date is missing. -#}
+{% macro before_exposure(dtc, rfxstdtc) -%}
+    coalesce(
+        try_cast(left({{ dtc }}, 10) as date) < try_cast(left({{ rfxstdtc }}, 10) as date)
+        or (
+            try_cast(left({{ dtc }}, 10) as date) = try_cast(left({{ rfxstdtc }}, 10) as date)
+            and (
+                length({{ dtc }}) < 16 or length({{ rfxstdtc }}) < 16
+                or try_cast({{ dtc }} as timestamp) <= try_cast({{ rfxstdtc }} as timestamp)
+            )
+        ),
+        false
+    )
+{%- endmacro %}
+
+{#- --LOBXFL (SDTMIG 3.4's Last Observation Before Exposure Flag, used instead of --BLFL): Y on the
+    one record of each `partition` (subject and test) with a standard result (`result`, the
+    --STRESC, not NULL) taken before exposure (before_exposure) that is the latest by --DTC, then
+    --SEQ; NULL elsewhere. -#}
+{% macro last_before_exposure_flag(partition, result, dtc, rfxstdtc, seq) -%}
+    case
+        when {{ result }} is not null and {{ before_exposure(dtc, rfxstdtc) }}
+            and row_number() over (
+                partition by {{ partition }}, ({{ result }} is not null and {{ before_exposure(dtc, rfxstdtc) }})
+                order by {{ dtc }} desc, {{ seq }} desc
+            ) = 1
+        then 'Y'
+    end
+{%- endmacro %}
