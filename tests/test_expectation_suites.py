@@ -138,7 +138,7 @@ BREAKS = {
     "raw.ie": Break(
         [f"DELETE FROM raw.ie WHERE {_LATEST_ROW} = 3"],
         "expect_column_pair_values_to_be_equal(LOADED_ROWS, MANIFEST_ROWS)",
-        {"EXTRACT_ID": LATEST, "LOADED_ROWS": 719, "MANIFEST_ROWS": 720},
+        {"EXTRACT_ID": LATEST, "LOADED_ROWS": 743, "MANIFEST_ROWS": 744},
     ),
     "raw.ex": Break(
         [f"UPDATE raw.ex SET SOURCE_FILE = 'ex_old.csv' WHERE {_LATEST_ROW} = 2"],
@@ -367,11 +367,11 @@ def test_every_layer_passes_on_the_sample(sample_reports):
     raw = sample_reports["raw"]
     assert raw.new_transfers == SAMPLE_TRANSFERS
     assert _suite_report(raw, "raw.transfer_log").row_count == 4 * len(dts.DTS_FILES)
-    # the rows of all four transfers: 10 + 20 + 30 + 30 subjects
-    assert _suite_report(raw, "raw.dm").row_count == 90
+    # the rows of all four transfers: 10 + 20 + 30 + 31 subjects (the screen failure 031 in T4 only)
+    assert _suite_report(raw, "raw.dm").row_count == 91
     assert _suite_report(sample_reports["history"], "history.transfers").row_count == len(SAMPLE_TRANSFERS)
-    assert _suite_report(sample_reports["staging"], "staging.stg_edc__dm").row_count == 30
-    assert _suite_report(sample_reports["marts"], "marts.adsl").row_count == 30
+    assert _suite_report(sample_reports["staging"], "staging.stg_edc__dm").row_count == 31
+    assert _suite_report(sample_reports["marts"], "marts.adsl").row_count == 31
     assert _suite_report(sample_reports["marts"], "marts.efficacy_summary").row_count == len(contract.PARAMCDS) * 4
 
 
@@ -391,9 +391,9 @@ def test_sample_data_problems_are_warnings_with_their_rows(sample_reports):
     assert all(o.severity == "warning" for o in warnings.values())
 
     unknown = warnings[("raw.lb", "expect_column_values_to_be_in_set(SUBJID_IN_DM)")]
-    assert unknown.unexpected_count == 3, "subject 031 has a lab result in three transfers but is in no dm.csv"
+    assert unknown.unexpected_count == 3, "subject 032 has a lab result in three transfers but is in no dm.csv"
     assert {(r["EXTRACT_ID"], r["SUBJID"], r["RECID"]) for r in unknown.failing_rows} == {
-        (extract, "031", "031-001") for _, extract in SAMPLE_TRANSFERS[1:]
+        (extract, "032", "032-001") for _, extract in SAMPLE_TRANSFERS[1:]
     }
 
     no_time = warnings[("staging.stg_edc__ex", f"expect_column_values_to_not_be_null(EXSTDTM) {ANALYSED}")]
@@ -405,7 +405,7 @@ def test_sample_data_problems_are_warnings_with_their_rows(sample_reports):
         (_usubjid("006"), "DISCONTINUED", "DEATH"),
         (_usubjid("007"), "DISCONTINUED", "WITHDRAWAL BY SUBJECT"),
     ]
-    assert "marts.adsl" in no_month6.describe() and "3 of 30 rows fail" in no_month6.describe()
+    assert "marts.adsl" in no_month6.describe() and "3 of 31 rows fail" in no_month6.describe()
 
 
 def test_raw_validates_only_the_new_transfers(sample_db):
@@ -414,7 +414,7 @@ def test_raw_validates_only_the_new_transfers(sample_db):
         latest = validate_layer(con, "raw", new_transfers=[(SITE, LATEST)], suites=["raw.dm", "raw.transfer_log"])
     assert nothing.passed and nothing.suites == [] and nothing.outcomes == []
     assert latest.passed
-    assert _suite_report(latest, "raw.dm").row_count == 30
+    assert _suite_report(latest, "raw.dm").row_count == 31
     assert _suite_report(latest, "raw.transfer_log").row_count == len(dts.DTS_FILES)
 
 

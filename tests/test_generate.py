@@ -121,14 +121,14 @@ def test_the_other_transfers_are_plain_utf8_and_the_second_has_a_bom():
 
 def test_transfers_are_cumulative(sample):
     subjects = [len(sample[e]["dm"]) for e in EXTRACTS]
-    assert subjects == [10, 20, 30, 30]
+    assert subjects == [10, 20, 30, 31], "the screen failure 031 consents after T3's extract"
     assert [len(sample[e]["ds"]) for e in EXTRACTS] == [4, 12, 22, 30]
     for earlier, later in zip(EXTRACTS, EXTRACTS[1:]):
         for name in ("sv", "echo", "lb", "qs"):
             assert len(sample[later][name]) > len(sample[earlier][name])
     last = sample[T4]
-    assert [r["SUBJID"] for r in last["dm"].values()] == [f"{i:03d}" for i in range(1, 31)]
-    assert len(last["ie"]) == 30 * 24
+    assert [r["SUBJID"] for r in last["dm"].values()] == [f"{i:03d}" for i in range(1, 32)]
+    assert len(last["ie"]) == 31 * 24
 
 
 def test_corrections_and_the_deletion_between_transfers(sample):
@@ -185,7 +185,7 @@ def test_the_other_deliberate_features_are_where_the_readme_says(sample):
     assert last["fs"]["023-001"]["NYHA"] == "3"
     first, duplicate = dict(lb["013-015"]), dict(lb["013-017"])
     assert first.pop("RECID") != duplicate.pop("RECID") and first == duplicate
-    assert lb["031-001"]["SUBJID"] == "031" and "031" not in {r["SUBJID"] for r in last["dm"].values()}
+    assert lb["032-001"]["SUBJID"] == "032" and "032" not in {r["SUBJID"] for r in last["dm"].values()}
     assert last["ex"]["014-001"]["EXSTDTC"] == "2021-03-23"
     assert lb["024-001"]["LBDTC"] == "2022-01-21T07:44" and last["ex"]["024-001"]["EXSTDTC"] == "2022-01-21T12:40"
     assert ae["022-001"]["AETERM"] == 'Перебои в работе сердца, "замирания"'
@@ -203,11 +203,30 @@ def test_the_other_deliberate_features_are_where_the_readme_says(sample):
         assert "MONTH 6" not in {r["VISIT"] for r in sv.values() if r["SUBJID"] == subjid}
 
 
+def test_the_screen_failure_is_screened_only(sample):
+    """Subject 031: consented after 030, IN05 (LVEF <= 35 %) not met at the screening echo, never infused."""
+    last = sample[T4]
+    assert all("031" not in {r["SUBJID"] for r in sample[e]["dm"].values()} for e in (T1, T2, T3))
+    assert last["dm"]["031-001"]["CONSDT"] == "2022-06-27" > last["dm"]["030-001"]["CONSDT"]
+    answers = {r["IETESTCD"]: r["IEORRES"] for r in last["ie"].values() if r["SUBJID"] == "031"}
+    assert len(answers) == 24
+    assert {code: a for code, a in answers.items() if a != ("Y" if code.startswith("IN") else "N")} == {"IN05": "N"}
+    assert last["ie"]["031-005"]["IETESTCD"] == "IN05"
+    assert (last["sv"]["031-001"]["VISIT"], last["sv"]["031-001"]["SVSTDTC"]) == ("SCREENING", "2022-06-27")
+    echo = last["echo"]["031-001"]
+    assert (echo["VISIT"], echo["ECHODTC"], echo["LVEF"]) == ("SCREENING", "2022-06-27", "42")
+    assert int(echo["LVESV"]) < int(echo["LVEDV"]) and int(echo["LVESD"]) < int(echo["LVEDD"])
+    held = {name: sorted(recid for recid, r in last[name].items() if r["SUBJID"] == "031") for name in DTS_FILES}
+    assert held == {"dm": ["031-001"], "ie": [f"031-{i:03d}" for i in range(1, 25)], "ex": [],
+                    "sv": ["031-001"], "echo": ["031-001"], "ct": [], "lb": [], "fs": [], "qs": [], "ae": [],
+                    "ds": []}
+
+
 def test_sample_values_are_clinically_plausible(sample):
     last = sample[T4]
-    screening = [int(r["LVEF"]) for r in last["echo"].values() if r["VISIT"] == "SCREENING"]
+    screening = [int(r["LVEF"]) for r in last["echo"].values() if r["VISIT"] == "SCREENING" and r["SUBJID"] != "031"]
     assert len(screening) == 30 and max(screening) <= 35 and 24 <= sum(screening) / 30 <= 30
-    eligible = {(r["IETESTCD"][:2], r["IEORRES"]) for r in last["ie"].values()}
+    eligible = {(r["IETESTCD"][:2], r["IEORRES"]) for r in last["ie"].values() if r["SUBJID"] != "031"}
     assert eligible == {("IN", "Y"), ("EX", "N")}
     baseline_nyha = [r["NYHA"] for r in last["fs"].values() if r["VISIT"] == "BASELINE"]
     assert set(baseline_nyha) <= {"III", "IV", "3", "4"}
@@ -232,7 +251,16 @@ def test_a_scaled_run_is_deterministic_and_depends_on_the_seed(tmp_path):
     for folder in first:
         manifest, tables = _read(folder)
         assert manifest["site_id"] == folder.parent.name
-        assert {r["SUBJID"] for r in tables["dm"].values()} <= {f"{i:03d}" for i in range(1, 6)}
+        assert {r["SUBJID"] for r in tables["dm"].values()} <= {f"{i:03d}" for i in range(1, 7)}
+        # 006 is each site's screen failure: screened, inclusion IN05 not met, never infused
+        assert "006" not in {r["SUBJID"] for name in ("ex", "ds", "ae", "lb") for r in tables[name].values()}
+    for folder in first[1::2]:  # each site's last transfer: every subject, the screen failure too
+        _, tables = _read(folder)
+        assert {r["SUBJID"] for r in tables["dm"].values()} == {f"{i:03d}" for i in range(1, 7)}
+        assert [(r["IETESTCD"], r["IEORRES"]) for r in tables["ie"].values()
+                if r["SUBJID"] == "006" and r["IEORRES"] != ("Y" if r["IETESTCD"].startswith("IN") else "N")] == [
+            ("IN05", "N")]
+        assert {r["SUBJID"] for r in tables["lb"].values()} - {r["SUBJID"] for r in tables["dm"].values()} == {"007"}
 
 
 def test_default_seed_is_the_samples():

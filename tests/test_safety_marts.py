@@ -26,10 +26,19 @@ def sample(sample_build):
 
 
 def test_sample_adsl(sample):
-    assert sample.execute("SELECT count(*), count(SAFFL), count(ELIGFL) FROM marts.adsl").fetchone() == (30, 30, 30)
+    # 30 infused subjects and the screen failure 031, who answered IN05 N and was never infused
+    assert sample.execute("SELECT count(*), count(SAFFL), count(ELIGFL) FROM marts.adsl").fetchone() == (31, 30, 30)
     assert sample.execute(
-        "SELECT min(N_CRIT), max(N_CRIT), min(N_CRIT_MET) FROM intermediate.int_safety__eligibility"
-    ).fetchone() == (24, 24, 24), "every subject answers all 24 criteria of the code list as eligible"
+        "SELECT min(N_CRIT), max(N_CRIT), min(N_CRIT_MET) FROM intermediate.int_safety__eligibility WHERE USUBJID <> ?",
+        [_usubjid("031")],
+    ).fetchone() == (24, 24, 24), "every other subject answers all 24 criteria of the code list as eligible"
+    assert sample.execute(
+        "SELECT N_CRIT, N_CRIT_MET, N_CRIT_NOT_MET, N_CRIT_MISSING, ELIGFL FROM intermediate.int_safety__eligibility "
+        "WHERE USUBJID = ?", [_usubjid("031")],
+    ).fetchone() == (24, 23, 1, 0, None)
+    assert sample.execute(
+        "SELECT SAFFL, EFFFL, TRTSDT, EOSSTT, BLVEF FROM marts.adsl WHERE USUBJID = ?", [_usubjid("031")]
+    ).fetchone() == (None, None, None, "ONGOING", None), "never infused, no disposition record"
     row = sample.execute(
         "SELECT AGE, AGEU, TRTSDTM::varchar, TRTSDT::varchar, EOSSTT, EOSDT::varchar, COMPLFL FROM marts.adsl WHERE USUBJID = ?",
         [_usubjid("001")],

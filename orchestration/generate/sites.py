@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Callable
 
 from .features import FeaturePlanner, Schedule
+from .layout import COL
 from .records import FeatureNote, RecordBook
 from .schedule import transfer_formats
-from .study import SiteContext, simulate_subject
+from .study import SiteContext, simulate_screen_failure, simulate_subject
 from .terms import NTPROBNP_RANGE
 from .transfer_writer import TransferWriter
 
@@ -24,30 +25,36 @@ def generate_site(out_dir: Path, site_id: str, site_number: int, *, subjects: in
                       planner=FeaturePlanner(schedule))
     writers = [TransferWriter(out_dir / site_id / f.extract_id, site_id, f) for f in formats]
     step = -(-subjects // 20)  # progress about every 5 %
+    last_consent = None
     for index in range(1, subjects + 1):
         book = simulate_subject(ctx, index)
-        for writer in writers:
-            writer.add(book.entries)
-        if on_feature:
-            for note in book.notes:
-                on_feature(site_id, note)
+        last_consent = book.entries["dm"][0].row[COL["dm"]["CONSDT"]]
+        _deliver(writers, book, site_id, on_feature)
         if progress and index % step == 0 and index < subjects:
             progress(f"{site_id}: {index}/{subjects} subjects")
-    orphan = _unknown_subject_row(ctx)
-    for writer in writers:
-        writer.add(orphan.entries)
-    if on_feature:
-        for note in orphan.notes:
-            on_feature(site_id, note)
+    # one more patient screened, not eligible, never infused: numbered after the enrolled subjects
+    _deliver(writers, simulate_screen_failure(ctx, subjects + 1, date.fromisoformat(last_consent)), site_id,
+             on_feature)
+    _deliver(writers, _unknown_subject_row(ctx), site_id, on_feature)
     written = [writer.finish() for writer in writers]
     if progress:
         progress(f"{site_id}: done, {subjects} subjects in {transfers} transfers")
     return written
 
 
+def _deliver(writers: list[TransferWriter], book: RecordBook, site_id: str,
+             on_feature: Callable[[str, FeatureNote], None] | None) -> None:
+    for writer in writers:
+        writer.add(book.entries)
+    if on_feature:
+        for note in book.notes:
+            on_feature(site_id, note)
+
+
 def _unknown_subject_row(ctx: SiteContext) -> RecordBook:
-    """A lab result keyed to a subject number the site never enrolled (a typo in the EDC)."""
-    book = RecordBook(ctx.subjid(ctx.n_subjects + 1))
+    """A lab result keyed to a subject number the site never used (a typo in the EDC): the number
+    after the screen failure's, so it is in no dm.csv."""
+    book = RecordBook(ctx.subjid(ctx.n_subjects + 2))
     cutoff = ctx.schedule.cutoffs[ctx.schedule.middle]
     day = date.fromordinal(cutoff - 40)
     recid = book.add("lb", cutoff - 25, ["MONTH 1", f"{day.isoformat()}T08:40", "NTPROBNP", "1830", "pg/mL",

@@ -169,6 +169,13 @@ def _draw_profile(rng: random.Random, feats: frozenset[str]) -> Profile:
     )
 
 
+def _dm_values(rng: random.Random, sex: str, consent: date) -> list[str]:
+    """dm.csv values after RECID and SUBJID: SEX, BRTHYR, CONSDT, ICDIND, ICDIMP, ETIOLCONF."""
+    birth_year = consent.year - round(_clip(rng.gauss(50, 11), 22, 74))
+    return [sex, str(birth_year), consent.isoformat(), "Y",
+            "Y" if rng.random() < 0.35 else "N", "ANGIO" if rng.random() < 0.7 else "CT"]
+
+
 def _minutes(at: datetime) -> str:
     return at.isoformat(timespec="minutes")
 
@@ -221,10 +228,8 @@ class _Subject:
     # -- dm, ie, ex, sv --------------------------------------------------------------------
 
     def dm(self) -> None:
-        rng, p, tl = self.rng, self.p, self.tl
-        birth_year = tl.consent.year - round(_clip(rng.gauss(50, 11), 22, 74))
-        values = [p.sex, str(birth_year), tl.consent.isoformat(), "Y",
-                  "Y" if rng.random() < 0.35 else "N", "ANGIO" if rng.random() < 0.7 else "CT"]
+        p, tl = self.p, self.tl
+        values = _dm_values(self.rng, p.sex, tl.consent)
         changes = ()
         if "sex_corrected" in self.feats:
             values[0] = "F" if p.sex == "M" else "M"
@@ -611,3 +616,46 @@ class _Ae:
 
 def simulate_subject(ctx: SiteContext, index: int) -> RecordBook:
     return _Subject(ctx, index).build()
+
+
+SCREEN_FAILURE_CRITERION = "IN05"  # LVEF <= 35 % by echo or CT
+
+
+def simulate_screen_failure(ctx: SiteContext, index: int, after: date) -> RecordBook:
+    """A patient screened 5 to 14 days after `after` (the consent of the site's last enrolled subject)
+    who is not eligible and never infused.
+
+    The screening echo, on the consent date like every subject's, shows an LVEF of 38 to 44 %, so
+    inclusion criterion IN05 (LVEF <= 35 %) is answered N; every other criterion is as required.
+    The records: dm, the 24 ie rows, the SCREENING visit in sv and its echo. Nothing else: no
+    infusion, no baseline or later assessment, no AE, and no ds record (the DTS's DSDECOD list has
+    no screen-failure term). The subject takes none of the site's deliberate features.
+    """
+    subjid = ctx.subjid(index)
+    rng = random.Random(f"{ctx.seed}:{ctx.siteid}:{subjid}")
+    consent = after + timedelta(days=rng.randint(5, 14))
+    if consent.weekday() >= 5:
+        consent -= timedelta(days=consent.weekday() - 4)  # back to Friday
+    sex = "M" if rng.random() < 0.7 else "F"
+    book = RecordBook(subjid)
+    seen = consent.toordinal()
+    book.add("dm", seen, _dm_values(rng, sex, consent))
+    failed = None
+    for code in IE_CRITERIA:
+        answer = "Y" if code.startswith("IN") else "N"
+        if code == SCREEN_FAILURE_CRITERION:
+            answer = "N"
+        recid = book.add("ie", seen, [code, answer])
+        if code == SCREEN_FAILURE_CRITERION:
+            failed = recid
+    entered = seen + rng.randint(0, MAX_ENTRY_LAG)  # the screening visit is typed in at once
+    book.add("sv", entered, ["SCREENING", consent.isoformat()])
+    lvef = rng.randint(38, 44)
+    edv = round(_clip(rng.gauss(190, 30), 130, 300))
+    edd = round(_clip(rng.gauss(63, 4), 55, 75))
+    esd = round(min(edd * (1 - lvef / 220) + rng.gauss(0, 1), edd - 2))
+    echo = book.add("echo", entered, ["SCREENING", consent.isoformat(), str(lvef), str(edv),
+                                      str(round(edv * (1 - lvef / 100))), str(edd), str(esd)])
+    book.note("screen_failure", "ie", failed, "IEORRES", f"N ({SCREEN_FAILURE_CRITERION})")
+    book.note("screen_failure", "echo", echo, "LVEF", f"{lvef} (SCREENING, {consent.isoformat()})")
+    return book
