@@ -15,13 +15,17 @@ infusion as (
     qualify row_number() over (partition by USUBJID order by EXSTDT, RECID) = 1
 ),
 
--- last date of participation: the latest dated record of the subject in sv, ds or ae
+-- last date of participation: the latest of the consent, the infusion, the visits and the disposition events
 participation as (
     select USUBJID, max(DTC) as RFPENDTC
     from (
         select USUBJID, strftime(SVSTDT, '%Y-%m-%d') as DTC from {{ ref('stg_edc__sv') }} where {{ in_rebuilt_sites() }}
         union all
         select USUBJID, strftime(DSSTDT, '%Y-%m-%d') from {{ ref('stg_edc__ds') }} where {{ in_rebuilt_sites() }}
+        union all
+        select USUBJID, strftime(EXSTDT, '%Y-%m-%d') from {{ ref('stg_edc__ex') }} where not ROW_EXCLUDED and {{ in_rebuilt_sites() }}
+        union all
+        select USUBJID, strftime(CONSDT, '%Y-%m-%d') from subjects
     )
     where DTC is not null
     group by USUBJID

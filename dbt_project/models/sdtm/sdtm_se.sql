@@ -12,8 +12,8 @@ subjects as (
         RFSTDTC,
         RFXSTDTC,
         RFICDTC,
-        -- the last date: RFPENDTC, or the infusion when RFPENDTC (sv, ds dates) is before it
-        case when left(RFXSTDTC, 10) > RFPENDTC then RFXSTDTC else RFPENDTC end as RFPENDTC,
+        -- the last date: RFPENDTC, or the infusion (with its time) when RFPENDTC is its date
+        case when left(RFXSTDTC, 10) >= RFPENDTC then RFXSTDTC else RFPENDTC end as RFPENDTC,
         -- FOLLOW-UP starts on study day 6: the infusion date + 5 days
         strftime(try_cast(left(RFXSTDTC, 10) as date) + 5, '%Y-%m-%d') as FUSTDTC
     from {{ ref('sdtm_dm') }}
