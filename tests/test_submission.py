@@ -172,3 +172,11 @@ def test_the_dagster_job_writes_the_same_package(published, package, tmp_path, d
     for name in ("dm", "ae", "suppdm"):
         ours, theirs = (json.loads((folder / "sdtm" / f"{name}.json").read_text()) for folder in (tmp_path / "submission", package))
         assert ours["rows"] == theirs["rows"] and ours["columns"] == theirs["columns"]
+
+
+def test_the_study_report_names_the_package_and_its_result(published, package):
+    report = (published.parent / "reports" / "study_report.html").read_text(encoding="utf-8")
+    conformance = json.loads((package / "conformance.json").read_text())
+    datasets = len(conformance["sdtm"]["datasets"])
+    assert f"<tr><th>Submission package</th><td>{package}: SDTMIG 3.4, SDTM CT 2025-03-28; {datasets} datasets (AE, " in report
+    assert f"every check passed (conformance.json, written {conformance['written_at']} from the file published" in report

@@ -114,8 +114,26 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
             raise
     finally:
         con.close()
+    _update_study_report(published, say)
     return Submission(target, records, conformance, time.monotonic() - started)
 
+
+
+def _update_study_report(published: Path, say) -> None:
+    """The study report names the package and its conformance result: written again (from the same
+    published file) when it exists, so that it shows this package, not the previous one."""
+    from orchestration.build_state import OUTPUT_FILES
+    from orchestration.reporting.study_report import write_study_report
+
+    report = published.parent / OUTPUT_FILES["study_report"]
+    if not report.is_file():
+        return
+    try:
+        write_study_report(published, report.parent)
+    except Exception as exc:  # the package is in place: a report that cannot be written is a warning
+        say(f"submission: WARNING: the package is written, but the study report could not be updated: {exc}")
+        return
+    say(f"submission: {report} now names this package")
 
 
 def _datasets_to_write(con, metadata: Metadata, terminology, checks: C.Checks) -> list[Dataset]:
