@@ -26,6 +26,8 @@ import os
 import sys
 from pathlib import Path
 
+import duckdb
+
 from orchestration.settings import SAMPLE_LANDING_DIR, Settings
 
 EXIT_OK = 0
@@ -271,6 +273,10 @@ def submission_command(args) -> int:
     except NoPublishedWarehouse as missing:
         _say(f"regenheart: {missing}")
         return EXIT_USAGE
+    except duckdb.Error as error:  # the machine's fault (memory, disk): nothing replaced the package
+        _say(f"submission failed: {type(error).__name__}: {str(error).splitlines()[0]}; nothing was written "
+             f"(the previous package in {settings.warehouse.parent / 'submission'} is unchanged)")
+        return EXIT_FAILED
     except SubmissionFailed as failed:
         for finding in failed.findings:
             _say(f"FAILED {finding}")

@@ -108,7 +108,7 @@ def check_dataset_json(checks: Checks, con: duckdb.DuckDBPyConnection, dataset: 
         return None
     width = len(header["columns"])
     lines = (f"read_csv({literal(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1f', "
-             "quote = '', escape = '', auto_detect = false, max_line_size = 100000000, strict_mode = false)")
+             "quote = '', escape = '', auto_detect = false, max_line_size = 8388608, strict_mode = false)")
     total, rows, commas, bad, last = con.execute(f"""
         WITH lines AS (SELECT line, starts_with(line, '[') AS is_row, rtrim(line, ',') AS value FROM {lines}),
         rows AS (
