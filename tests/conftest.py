@@ -103,6 +103,29 @@ def run_refresh(landing: Path, warehouse: Path, *options: str) -> subprocess.Com
     )
 
 
+def query(database: Path, sql: str) -> list[tuple]:
+    """The rows of `sql` on a DuckDB file opened read-only."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def refreshed_twice(root: Path, site: str, first: tuple[str, dict], second: tuple[str, dict]) -> tuple[Path, Path]:
+    """Refresh after `site`'s first transfer (extract id, rows) and again after its second: a copy of
+    the published file after the first, and the published file after the second."""
+    from transfer_factory import write_transfer
+
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    write_transfer(landing, site, *first)
+    assert run_refresh(landing, warehouse).returncode == 0
+    after_first = root / "after_t1.duckdb"
+    after_first.write_bytes(warehouse.read_bytes())
+    write_transfer(landing, site, *second)
+    assert run_refresh(landing, warehouse).returncode == 0
+    return after_first, warehouse
+
+
 def tree_digest(folder: Path) -> dict[str, str]:
     """sha256 of every file under `folder`, by relative path."""
     return {

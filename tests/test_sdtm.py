@@ -6,11 +6,10 @@ infused; an AE of subject 099, who is not in dm.csv. Transfer T2 corrects 001's 
 and adds a record AE000, whose RECID sorts first.
 """
 
-import duckdb
 import pytest
 
-from conftest import run_refresh
-from transfer_factory import minimal_rows, write_transfer
+from conftest import query, refreshed_twice
+from transfer_factory import minimal_rows
 
 SITE, T1, T2 = "KZ98", "20210101T020000Z", "20210201T020000Z"
 S001, S002 = "NCT04325594-KZ98-001", "NCT04325594-KZ98-002"
@@ -35,46 +34,34 @@ def _rows(corrected: bool) -> dict:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     """The published file after T1 (a copy) and after T2."""
-    root = tmp_path_factory.mktemp("sdtm")
-    landing, warehouse = root / "landing", root / "warehouse.duckdb"
-    write_transfer(landing, SITE, T1, _rows(corrected=False))
-    assert run_refresh(landing, warehouse).returncode == 0
-    first = root / "after_t1.duckdb"
-    first.write_bytes(warehouse.read_bytes())
-    write_transfer(landing, SITE, T2, _rows(corrected=True))
-    assert run_refresh(landing, warehouse).returncode == 0
-    return first, warehouse
-
-
-def _query(path, sql):
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return refreshed_twice(tmp_path_factory.mktemp("sdtm"), SITE, (T1, _rows(corrected=False)),
+                           (T2, _rows(corrected=True)))
 
 
 def test_a_screened_never_infused_subject_has_no_arm_and_says_why(published):
     _, warehouse = published
-    assert _query(warehouse, """
+    assert query(warehouse, """
         SELECT USUBJID, RFSTDTC, RFXSTDTC, RFICDTC, ARMCD, ARM, ACTARMCD, ARMNRS, BRTHDTC, AGE, COUNTRY
         FROM sdtm.dm ORDER BY USUBJID""") == [
         (S001, "2020-03-20T10:30", "2020-03-20T10:30", "2020-03-02", "UCMSC", "Intracoronary umbilical cord MSC",
          "UCMSC", None, "1970", 50, "KAZ"),
         (S002, None, None, "2020-03-02", None, None, None, "SCREEN FAILURE", "1970", 50, "KAZ"),
     ]
-    assert _query(warehouse, f"SELECT USUBJID, QNAM, QVAL FROM sdtm.suppdm WHERE USUBJID = '{S002}' ORDER BY QNAM") == [
+    assert query(warehouse, f"SELECT USUBJID, QNAM, QVAL FROM sdtm.suppdm WHERE USUBJID = '{S002}' ORDER BY QNAM") == [
         (S002, "ETIOLCNF", "ANGIO"), (S002, "ICDIMP", "N"), (S002, "ICDIND", "Y")]
 
 
 def test_inclusion_not_met_is_tabulated_and_met_criteria_are_not(published):
     _, warehouse = published
     # ie.csv records of the site, first delivered in T1, by RECID: IE001 (1), IE002 (2)
-    assert _query(warehouse, "SELECT USUBJID, IESEQ, IETESTCD, IETEST, IECAT, IEORRES, EPOCH FROM sdtm.ie") == [
+    assert query(warehouse, "SELECT USUBJID, IESEQ, IETESTCD, IETEST, IECAT, IEORRES, EPOCH FROM sdtm.ie") == [
         (S002, 2, "IN05", "LVEF <= 35% by echocardiography or CT", "INCLUSION", "N", "SCREENING")]
 
 
 def test_partial_onset_stays_partial_without_a_study_day_and_unknown_subjects_are_not_tabulated(published):
     first, _ = published
     # AE records of the site first delivered in T1, by RECID: AE001 (1), AE001B (2), AE099 (3)
-    assert _query(first, "SELECT USUBJID, AESEQ, AESTDTC, AESTDY, AEENDTC, AEENDY, AESEV, AEOUT, EPOCH FROM sdtm.ae ORDER BY AESEQ") == [
+    assert query(first, "SELECT USUBJID, AESEQ, AESTDTC, AESTDY, AEENDTC, AEENDY, AESEV, AEOUT, EPOCH FROM sdtm.ae ORDER BY AESEQ") == [
         # onset on the infusion date: day 1; end the next day: day 2
         (S001, 1, "2020-03-20T14:00", 1, "2020-03-21", 2, "MILD", "RECOVERED/RESOLVED", "TREATMENT"),
         # partial onset: no study day; its epoch from 2020-04-01 (the period's first day: it does not hold
@@ -85,7 +72,7 @@ def test_partial_onset_stays_partial_without_a_study_day_and_unknown_subjects_ar
 
 def test_a_correction_keeps_its_seq_and_a_new_record_comes_after(published):
     _, warehouse = published
-    assert _query(warehouse, "SELECT AESEQ, AESPID, AESEV, AESTDTC, AESTDY, EPOCH FROM sdtm.ae ORDER BY AESEQ") == [
+    assert query(warehouse, "SELECT AESEQ, AESPID, AESEV, AESTDTC, AESTDY, EPOCH FROM sdtm.ae ORDER BY AESEQ") == [
         (1, "1", "MODERATE", "2020-03-20T14:00", 1, "TREATMENT"),  # corrected: same AESEQ
         (2, "2", "MILD", "2020-04", None, "FOLLOW-UP"),
         # AE000 sorts first by RECID but was first delivered in T2: after AE099's 3; 2020-05-02 is day 44
@@ -95,11 +82,11 @@ def test_a_correction_keeps_its_seq_and_a_new_record_comes_after(published):
 
 def test_disposition_has_the_consent_milestone_and_the_collected_events(published):
     _, warehouse = published
-    assert _query(warehouse, "SELECT USUBJID, DSSEQ, DSTERM, DSDECOD, DSCAT, DSSTDTC, DSSTDY, EPOCH FROM sdtm.ds ORDER BY USUBJID, DSSEQ") == [
+    assert query(warehouse, "SELECT USUBJID, DSSEQ, DSTERM, DSDECOD, DSCAT, DSSTDTC, DSSTDY, EPOCH FROM sdtm.ds ORDER BY USUBJID, DSSEQ") == [
         (S001, 1, "INFORMED CONSENT OBTAINED", "INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", "2020-03-02", -18, "SCREENING"),
         # 2020-09-20 - 2020-03-20 + 1 = 185
         (S001, 2, "COMPLETED", "COMPLETED", "DISPOSITION EVENT", "2020-09-20", 185, "FOLLOW-UP"),
         (S002, 1, "INFORMED CONSENT OBTAINED", "INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", "2020-03-02", None, "SCREENING"),
     ]
-    assert _query(warehouse, "SELECT USUBJID, EXSEQ, EXDOSE, EXDOSU, EXROUTE, EXLOC, EXSTDTC, EXSTDY, EPOCH FROM sdtm.ex") == [
+    assert query(warehouse, "SELECT USUBJID, EXSEQ, EXDOSE, EXDOSU, EXROUTE, EXLOC, EXSTDTC, EXSTDY, EPOCH FROM sdtm.ex") == [
         (S001, 1, 1.0e7, "Therapeutic Cells", "INTRACORONARY", "CORONARY ARTERY, LEFT", "2020-03-20T10:30", 1, "TREATMENT")]

@@ -12,11 +12,10 @@ Transfer T2 corrects EC001B's LVEF (95 -> 35) and LB001B (100 -> 120 pmol/L), an
 RECID sorts first) at MONTH 3.
 """
 
-import duckdb
 import pytest
 
-from conftest import run_refresh
-from transfer_factory import minimal_rows, write_transfer
+from conftest import query, refreshed_twice
+from transfer_factory import minimal_rows
 
 SITE, T1, T2 = "KZ97", "20210101T020000Z", "20210201T020000Z"
 S001 = "NCT04325594-KZ97-001"
@@ -47,25 +46,13 @@ def _rows(corrected: bool) -> dict:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     """The published file after T1 (a copy) and after T2."""
-    root = tmp_path_factory.mktemp("sdtm_findings")
-    landing, warehouse = root / "landing", root / "warehouse.duckdb"
-    write_transfer(landing, SITE, T1, _rows(corrected=False))
-    assert run_refresh(landing, warehouse).returncode == 0
-    first = root / "after_t1.duckdb"
-    first.write_bytes(warehouse.read_bytes())
-    write_transfer(landing, SITE, T2, _rows(corrected=True))
-    assert run_refresh(landing, warehouse).returncode == 0
-    return first, warehouse
-
-
-def _query(path, sql):
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return refreshed_twice(tmp_path_factory.mktemp("sdtm_findings"), SITE, (T1, _rows(corrected=False)),
+                           (T2, _rows(corrected=True)))
 
 
 def test_visits_are_the_nominal_ones_the_site_recorded(published):
     first, _ = published
-    assert _query(first, "SELECT USUBJID, VISITNUM, VISIT, EPOCH, SVSTDTC, SVENDTC, SVSTDY, SVENDY FROM sdtm.sv ORDER BY VISITNUM") == [
+    assert query(first, "SELECT USUBJID, VISITNUM, VISIT, EPOCH, SVSTDTC, SVENDTC, SVSTDY, SVENDY FROM sdtm.sv ORDER BY VISITNUM") == [
         # 2020-03-18 - 2020-03-20 = -2 (no day 0)
         (S001, 2.0, "BASELINE", "SCREENING", "2020-03-18", "2020-03-18", -2, -2),
         # 2020-04-20 - 2020-03-20 + 1 = 31 + 1 = 32
@@ -79,7 +66,7 @@ def test_an_implausible_lvef_is_tabulated_as_collected(published):
     first, _ = published
     # echo.csv records first delivered in T1, by RECID: EC001 (1), EC001B (2); LVEF is echo's slot 1:
     # EC001B's LVEF is (2 - 1) x 10 + 1 = 11
-    assert _query(first, """
+    assert query(first, """
         SELECT CVSEQ, CVTESTCD, CVTEST, CVORRES, CVORRESU, CVSTRESC, CVSTRESN, CVSTRESU, CVLOC, CVDIR, CVMETHOD,
                VISITNUM, VISIT, CVDTC, CVDY, EPOCH
         FROM sdtm.cv WHERE CVSEQ = 11""") == [
@@ -87,14 +74,14 @@ def test_an_implausible_lvef_is_tabulated_as_collected(published):
          "TRANSTHORACIC ECHOCARDIOGRAPHY", 8.0, "MONTH 1", "2020-04-20", 32, "FOLLOW-UP")]
     # EC001B's LVEDV (slot 2) is no number: as delivered, no CVSTRESN; its empty measurements were
     # not taken and have no row
-    assert _query(first, "SELECT CVSEQ, CVTESTCD, CVORRES, CVSTRESC, CVSTRESN FROM sdtm.cv WHERE CVSEQ BETWEEN 12 AND 20") == [
+    assert query(first, "SELECT CVSEQ, CVTESTCD, CVORRES, CVSTRESC, CVSTRESN FROM sdtm.cv WHERE CVSEQ BETWEEN 12 AND 20") == [
         (12, "EDV", "n.d.", "n.d.", None)]
 
 
 def test_ct_thicknesses_are_told_apart_by_location(published):
     first, _ = published
     # ct.csv record CT001 (1): IVS slot 9, LVPW slot 10
-    assert _query(first, """
+    assert query(first, """
         SELECT CVSEQ, CVTESTCD, CVORRES, CVSTRESN, CVORRESU, CVLOC, CVDIR, CVMETHOD, CVLOBXFL
         FROM sdtm.cv WHERE CVMETHOD = 'CT SCAN' AND CVTESTCD = 'THCKEVD' ORDER BY CVSEQ""") == [
         (9, "THCKEVD", "9.5", 9.5, "mm", "INTERVENTRICULAR SEPTUM", None, "CT SCAN", "Y"),
@@ -106,7 +93,7 @@ def test_nt_probnp_in_pmol_per_litre_and_below_the_limit(published):
     first, _ = published
     # lb.csv records of the site first delivered in T1, by RECID: LB001 (1), LB001B (2), LB001C (3),
     # LB099 (4, subject not in DM: not tabulated)
-    assert _query(first, """
+    assert query(first, """
         SELECT USUBJID, LBSEQ, LBTESTCD, LBTEST, LBORRES, LBORRESU, LBORNRHI, LBSTRESC, LBSTRESN, LBSTRESU, LBSTNRHI,
                LBLOBXFL, VISITNUM, VISIT, LBDTC, LBDY
         FROM sdtm.lb ORDER BY LBSEQ""") == [
@@ -126,11 +113,11 @@ def test_nt_probnp_in_pmol_per_litre_and_below_the_limit(published):
 def test_nyha_class_and_six_minute_walk(published):
     first, _ = published
     # fs.csv records by RECID: FS001 (1), FS001B (2)
-    assert _query(first, "SELECT RSSEQ, RSTESTCD, RSTEST, RSCAT, RSORRES, RSSTRESC, RSLOBXFL, VISIT, RSDTC, RSDY FROM sdtm.rs ORDER BY RSSEQ") == [
+    assert query(first, "SELECT RSSEQ, RSTESTCD, RSTEST, RSCAT, RSORRES, RSSTRESC, RSLOBXFL, VISIT, RSDTC, RSDY FROM sdtm.rs ORDER BY RSSEQ") == [
         (1, "NYHACLS", "New York Heart Association Class", "NYHA", "III", "NYHA CLASS III", "Y", "BASELINE", "2020-03-18", -2),
         (2, "NYHACLS", "New York Heart Association Class", "NYHA", "2", "NYHA CLASS II", None, "MONTH 1", "2020-04-20", 32),
     ]
-    assert _query(first, "SELECT FTSEQ, FTTESTCD, FTTEST, FTCAT, FTORRES, FTORRESU, FTSTRESC, FTSTRESN, FTSTRESU, VISIT FROM sdtm.ft ORDER BY FTSEQ") == [
+    assert query(first, "SELECT FTSEQ, FTTESTCD, FTTEST, FTCAT, FTORRES, FTORRESU, FTSTRESC, FTSTRESN, FTSTRESU, VISIT FROM sdtm.ft ORDER BY FTSEQ") == [
         (1, "SIXMW106", "SIXMW1-Distance at 6 Minutes", "SIX MINUTE WALK", "280", "m", "280", 280.0, "m", "BASELINE"),
         (2, "SIXMW106", "SIXMW1-Distance at 6 Minutes", "SIX MINUTE WALK", "310", "m", "310", 310.0, "m", "MONTH 1"),
     ]
@@ -139,7 +126,7 @@ def test_nyha_class_and_six_minute_walk(published):
 def test_questionnaire_items(published):
     first, _ = published
     # qs.csv records by RECID: QS001 (1), QS001B (2: not answered, no row), QS001C (3)
-    assert _query(first, "SELECT QSSEQ, QSTESTCD, QSTEST, QSCAT, QSORRES, QSSTRESC, QSSTRESN, QSLOBXFL, VISITNUM, VISIT, QSDY FROM sdtm.qs ORDER BY QSSEQ") == [
+    assert query(first, "SELECT QSSEQ, QSTESTCD, QSTEST, QSCAT, QSORRES, QSSTRESC, QSSTRESN, QSLOBXFL, VISITNUM, VISIT, QSDY FROM sdtm.qs ORDER BY QSSEQ") == [
         (1, "MLHFQ01", "MLHFQ-Swelling in Ankles or Legs", "MLHFQ", "3", "3", 3.0, "Y", 2.0, "BASELINE", -2),
         (3, "SF12324", "SF123-Physical Component Score", "SF12 V2.0 STANDARD", "41.5", "41.5", 41.5, "Y", 2.0, "BASELINE", -2),
     ]
@@ -149,11 +136,11 @@ def test_a_correction_keeps_its_seq_and_a_new_record_comes_after(published):
     _, warehouse = published
     # EC001B keeps CVSEQ 11 with its corrected LVEF; EC000, first delivered in T2, is echo record 3:
     # its LVEF is (3 - 1) x 10 + 1 = 21
-    assert _query(warehouse, "SELECT CVSEQ, CVORRES, CVSTRESN, VISIT, CVDY FROM sdtm.cv WHERE CVTESTCD = 'LVEF' AND CVMETHOD <> 'CT SCAN' ORDER BY CVSEQ") == [
+    assert query(warehouse, "SELECT CVSEQ, CVORRES, CVSTRESN, VISIT, CVDY FROM sdtm.cv WHERE CVTESTCD = 'LVEF' AND CVMETHOD <> 'CT SCAN' ORDER BY CVSEQ") == [
         (1, "27.5", 27.5, "BASELINE", -2),
         (11, "35", 35.0, "MONTH 1", 32),
         # 2020-06-18 - 2020-03-20 + 1 = 31 + 30 + 29 + 1 = 91
         (21, "33", 33.0, "MONTH 3", 91),
     ]
     # LB001B keeps LBSEQ 2: 120 pmol/L x 8.457 = 1014.84 ng/L
-    assert _query(warehouse, "SELECT LBSEQ, LBORRES, LBSTRESC, LBSTRESN FROM sdtm.lb WHERE LBSEQ = 2") == [(2, "120", "1014.84", 1014.84)]
+    assert query(warehouse, "SELECT LBSEQ, LBORRES, LBSTRESC, LBSTRESN FROM sdtm.lb WHERE LBSEQ = 2") == [(2, "120", "1014.84", 1014.84)]

@@ -8,10 +8,9 @@ Then site KZ96 sends its first transfer (an incremental refresh: only KZ96 is re
 001 infused 2020-03-20T10:30, visits up to MONTH 1 on 2020-04-19, no disposition yet.
 """
 
-import duckdb
 import pytest
 
-from conftest import run_refresh
+from conftest import query, run_refresh
 from transfer_factory import minimal_rows, write_transfer
 
 SITE, NEW_SITE, T1, T2 = "KZ97", "KZ96", "20210101T020000Z", "20210301T020000Z"
@@ -54,17 +53,12 @@ def published(tmp_path_factory):
     return first, warehouse
 
 
-def _query(path, sql):
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 SE = "SELECT USUBJID, SESEQ, ETCD, ELEMENT, TAETORD, EPOCH, SESTDTC, SEENDTC, SESTDY, SEENDY FROM sdtm.se ORDER BY USUBJID, SESEQ"
 
 
 def test_subject_elements_of_an_infused_and_a_never_infused_subject(published):
     first, _ = published
-    assert _query(first, SE) == [
+    assert query(first, SE) == [
         # consent to the infusion; 2020-03-02 - 2020-03-20 = day -18
         (S001, 1, "SCRN", "Screening", 1, "SCREENING", "2020-03-02", "2020-03-20T10:30", -18, 1),
         # the infusion to the start of study day 6 (2020-03-20 + 5 days)
@@ -78,12 +72,12 @@ def test_subject_elements_of_an_infused_and_a_never_infused_subject(published):
 
 def test_an_incremental_refresh_adds_the_new_sites_elements_and_keeps_the_others(published):
     first, warehouse = published
-    assert _query(warehouse, SE) == [
+    assert query(warehouse, SE) == [
         # last date the MONTH 1 visit 2020-04-19: day 31
         (N001, 1, "SCRN", "Screening", 1, "SCREENING", "2020-03-02", "2020-03-20T10:30", -18, 1),
         (N001, 2, "UCMSC", "Intracoronary UC-MSC infusion", 2, "TREATMENT", "2020-03-20T10:30", "2020-03-25", 1, 6),
         (N001, 3, "FU", "Follow-up", 3, "FOLLOW-UP", "2020-03-25", "2020-04-19", 6, 31),
-    ] + _query(first, SE)
+    ] + query(first, SE)
 
 
 TS = """SELECT TSPARMCD, TSSEQ, TSVAL, TSVALNF, TSVALCD, TSVCDREF, TSVCDVER FROM sdtm.ts
@@ -123,21 +117,21 @@ def test_trial_summary_values_from_the_protocol_and_the_data(published):
         "SENDTC": ("SENDTC", 1, None, "NAV", None, None, None),
     }
     for path, expected in ((first, after_t1), (warehouse, after_t2)):
-        assert _query(path, TS) == sorted([*expected.values(), *ttype])
+        assert query(path, TS) == sorted([*expected.values(), *ttype])
 
 
 def test_trial_arms_elements_and_visits(published):
     _, warehouse = published
-    assert _query(warehouse, "SELECT ARMCD, ARM, TAETORD, ETCD, ELEMENT, EPOCH FROM sdtm.ta ORDER BY TAETORD") == [
+    assert query(warehouse, "SELECT ARMCD, ARM, TAETORD, ETCD, ELEMENT, EPOCH FROM sdtm.ta ORDER BY TAETORD") == [
         ("UCMSC", "Intracoronary umbilical cord MSC", 1, "SCRN", "Screening", "SCREENING"),
         ("UCMSC", "Intracoronary umbilical cord MSC", 2, "UCMSC", "Intracoronary UC-MSC infusion", "TREATMENT"),
         ("UCMSC", "Intracoronary umbilical cord MSC", 3, "FU", "Follow-up", "FOLLOW-UP"),
     ]
     # DM's arm is TA's
-    assert _query(warehouse, "SELECT DISTINCT ARMCD, ARM FROM sdtm.dm WHERE ARMCD IS NOT NULL") == [
+    assert query(warehouse, "SELECT DISTINCT ARMCD, ARM FROM sdtm.dm WHERE ARMCD IS NOT NULL") == [
         ("UCMSC", "Intracoronary umbilical cord MSC")]
-    assert _query(warehouse, "SELECT ETCD FROM sdtm.te ORDER BY ETCD") == [("FU",), ("SCRN",), ("UCMSC",)]
-    assert _query(warehouse, "SELECT VISITNUM, VISIT, VISITDY, TVSTRL, TVENRL FROM sdtm.tv ORDER BY VISITNUM") == [
+    assert query(warehouse, "SELECT ETCD FROM sdtm.te ORDER BY ETCD") == [("FU",), ("SCRN",), ("UCMSC",)]
+    assert query(warehouse, "SELECT VISITNUM, VISIT, VISITDY, TVSTRL, TVENRL FROM sdtm.tv ORDER BY VISITNUM") == [
         (1, "SCREENING", None, "After informed consent", "Before the baseline visit"),
         # the baseline window of visit_windows: days -60 to 1
         (2, "BASELINE", None, "Study day -60 at the earliest", "Study day 1, before the infusion"),
@@ -155,11 +149,11 @@ def test_trial_arms_elements_and_visits(published):
 
 def test_trial_criteria_are_the_transfer_specs_and_agree_with_ie(published):
     _, warehouse = published
-    criteria = _query(warehouse, "SELECT IETESTCD, IECAT FROM sdtm.ti ORDER BY IETESTCD")
+    criteria = query(warehouse, "SELECT IETESTCD, IECAT FROM sdtm.ti ORDER BY IETESTCD")
     assert criteria == [(f"EX{n:02d}", "EXCLUSION") for n in range(1, 16)] + [(f"IN{n:02d}", "INCLUSION") for n in range(1, 10)]
-    assert _query(warehouse, "SELECT IETEST FROM sdtm.ti WHERE IETESTCD IN ('IN01', 'EX13') ORDER BY IETESTCD") == [
+    assert query(warehouse, "SELECT IETEST FROM sdtm.ti WHERE IETESTCD IN ('IN01', 'EX13') ORDER BY IETESTCD") == [
         ("Porphyria",), ("Age 18 years or older",)]
     # subject 002's unmet IN05 in IE is TI's IN05
-    assert _query(warehouse, """
+    assert query(warehouse, """
         SELECT ie.IETESTCD, ie.IETEST = ti.IETEST, ie.IECAT = ti.IECAT
         FROM sdtm.ie AS ie JOIN sdtm.ti AS ti USING (IETESTCD)""") == [("IN05", True, True)]
