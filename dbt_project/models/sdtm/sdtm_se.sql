@@ -1,5 +1,5 @@
 -- SDTM SE: one row per subject of DM per element traversed. Every subject starts SCREENING at
--- consent; an infused subject enters TREATMENT at the infusion and FOLLOW-UP at the start of study
+-- consent (a subject whose consent date is not a date has no SCREENING row); an infused subject enters TREATMENT at the infusion and FOLLOW-UP at the start of study
 -- day 6 (as macros/sdtm.sql epoch_of), once the subject's last date RFPENDTC reaches it. An element
 -- ends where the next starts; the last one at RFPENDTC.
 {{ incremental_by_site('USUBJID') }}
@@ -21,9 +21,11 @@ subjects as (
 ),
 
 traversed as (
-    -- SCREENING: consent to the infusion (never infused: to the last date)
+    -- SCREENING: consent to the infusion (never infused: to the last date); none without a consent
+    -- date (SESTDTC is required; the missing date stays a data issue)
     select *, 'SCREENING' as SE_EPOCH, RFICDTC as SESTDTC, coalesce(RFXSTDTC, RFPENDTC) as SEENDTC
     from subjects
+    where RFICDTC is not null
     union all
     -- TREATMENT: the infusion to the start of FOLLOW-UP, or to the last date when before it
     select *, 'TREATMENT', RFXSTDTC,
