@@ -528,7 +528,10 @@ def _a_required_column(d: _Draft):
     """A file and one of its required columns, as its header spells it."""
     domain = d.pick_domain()
     f = d.files[domain]
-    required = [c for c in f.header if _normalized(c) in dts.REQUIRED_COLUMNS[domain]]
+    names = [_normalized(c) for c in f.header]
+    # a column with a twin (duplicate-column) is not picked: dropping or renaming one of the two
+    # would leave the other, a file that loads
+    required = [c for c in f.header if _normalized(c) in dts.REQUIRED_COLUMNS[domain] and names.count(_normalized(c)) == 1]
     return (domain, f, d.rng.choice(required)) if required else None
 
 
