@@ -291,16 +291,18 @@ def submission_command(args) -> int:
 def _prepared_dbt_manifest(settings: Settings, wait: int) -> Path:
     """dbt's manifest (the models' metadata), parsed again when the dbt project changed since. Parsing
     opens the build database (dbt's profile), so it waits for a running refresh, holding the lock."""
-    from orchestration.defs.dbt.project import _manifest_is_current, prepare_dbt_manifest, regenheart_dbt_project
+    from orchestration.dbt_manifest import MANIFEST_PATH, manifest_is_current
     from orchestration.publishing import build_database_path
     from orchestration.refresh_lock import hold_refresh_lock
 
-    if not _manifest_is_current():
+    if not manifest_is_current():
+        from orchestration.defs.dbt.project import prepare_dbt_manifest
+
         os.environ["REGENHEART_BUILD_DATABASE"] = str(build_database_path(settings.warehouse))
         with hold_refresh_lock(settings.warehouse, wait, say=lambda line: _say(f"submission: {line}")):
             _say("submission: preparing the dbt manifest")
             prepare_dbt_manifest()
-    return regenheart_dbt_project.manifest_path
+    return MANIFEST_PATH
 
 
 def query_command(args) -> int:

@@ -178,5 +178,47 @@ def test_the_study_report_names_the_package_and_its_result(published, package):
     report = (published.parent / "reports" / "study_report.html").read_text(encoding="utf-8")
     conformance = json.loads((package / "conformance.json").read_text())
     datasets = len(conformance["sdtm"]["datasets"])
-    assert f"<tr><th>Submission package</th><td>{package}: SDTMIG 3.4, SDTM CT 2025-03-28; {datasets} datasets (AE, " in report
+    assert f"<tr><th>Submission package</th><td id=\"submission-package\">{package}: SDTMIG 3.4, SDTM CT 2025-03-28; {datasets} datasets (AE, " in report
     assert f"every check passed (conformance.json, written {conformance['written_at']} from the file published" in report
+
+
+def _checked_json(path: Path, written_bytes: int, written_rows: int) -> list[str]:
+    from orchestration.submission import checks as C
+
+    checks = C.Checks()
+    C.check_dataset_json(checks, "X", path, written_bytes, written_rows)
+    return [f.message for f in checks.findings]
+
+
+def _rows_file(path: Path, rows: list[str]) -> int:
+    """A Dataset-JSON file of one integer column `N` holding `rows` (each row's JSON text)."""
+    head = {"datasetJSONCreationDateTime": "2026-01-01T00:00:00", "datasetJSONVersion": "1.1.0", "fileOID": "F",
+            "dbLastModifiedDateTime": "2026-01-01T00:00:00", "originator": "o", "sourceSystem": {"name": "s", "version": "1"},
+            "studyOID": "S", "metaDataVersionOID": "M", "metaDataRef": "define.xml", "itemGroupOID": "IG.X",
+            "records": len(rows), "name": "X", "label": "X",
+            "columns": [{"itemOID": "IT.X.N", "name": "N", "label": "N", "dataType": "integer"}]}
+    text = json.dumps(head)[:-1] + ', "rows": [\n' + ",\n".join(rows) + ("\n" if rows else "") + "]}\n"
+    path.write_text(text, encoding="utf-8")
+    return len(text.encode("utf-8"))
+
+
+def test_the_dataset_json_check_reads_the_head_and_the_tail_of_a_file(tmp_path):
+    from orchestration.submission.checks import SAMPLE_ROWS
+
+    rows = [f"[{i}]" for i in range(3 * SAMPLE_ROWS)]  # more than the head and the tail hold
+    good = tmp_path / "good.json"
+    size = _rows_file(good, rows)
+    assert _checked_json(good, size, len(rows)) == []
+    assert json.loads(good.read_text())["rows"][-1] == [3 * SAMPLE_ROWS - 1]
+    assert _checked_json(good, size + 1, len(rows)) == [f"good.json: {size} bytes on disk, {size + 1} written"]
+    assert _checked_json(good, size, len(rows) + 1) == [f"good.json: records is {len(rows)} but {len(rows) + 1} rows were written"]
+    for bad, shown in ((['["one"]'] + rows[1:], "[['one']]"), (rows[:-1] + ["[1, 2]"], "[[1, 2]]")):
+        path = tmp_path / "bad.json"
+        assert _checked_json(path, _rows_file(path, bad), len(bad)) == [
+            f"bad.json: 1 row(s) are not 1 values of their columns' dataType, e.g. {shown}"]
+    path = tmp_path / "comma.json"
+    size = _rows_file(path, rows)
+    path.write_bytes(path.read_bytes().replace(b"]\n]}", b"],\n]}"))  # a comma after the last row
+    assert "comma.json: not one JSON document" in " ".join(_checked_json(path, size + 1, len(rows)))
+    empty = tmp_path / "empty.json"
+    assert _checked_json(empty, _rows_file(empty, []), 0) == []

@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from orchestration.exports.labels import XptVariable
+from orchestration.exports.queued_file import QueuedFile
 from orchestration.exports.row_order import ordered
 from orchestration.sql import identifier, literal, qualified
 
@@ -65,6 +66,7 @@ class XptColumn:
     width: int | None  # text: the widest value in bytes, at least 1, at most MAX_TEXT_BYTES; None for a number
     sas_format: str = ""
     truncated: int = 0  # text: how many values are over MAX_TEXT_BYTES (cut by `select`)
+    fixed: bool = False  # text: every value (NULL as '') is `width` bytes long: nothing to pad
 
 
 @dataclass(frozen=True)
@@ -134,19 +136,20 @@ def plan_dataset(
         raise XptLimitError(f"{table}: no such table in {schema}")
     texts = [column for column, number, _ in columns if number is None]
     measures = [
-        f"max(strlen({_text_sql(c)})), count(*) FILTER (WHERE strlen({_text_sql(c)}) > {literal(MAX_TEXT_BYTES)})"
+        f"max(strlen({_text_sql(c)})), count(*) FILTER (WHERE strlen({_text_sql(c)}) > {literal(MAX_TEXT_BYTES)}), "
+        f"min(strlen({_text_sql(c)}))"
         for c in texts
     ]
     rows, *measured = con.execute(
         f"SELECT {', '.join(['count(*)', *measures])} FROM {source or qualified(schema, table)}"
     ).fetchone()
-    widest, over = dict(zip(texts, measured[0::2])), dict(zip(texts, measured[1::2]))
+    widest, over, shortest = (dict(zip(texts, measured[i::3])) for i in range(3))
     plan = []
     for column, number, sas_format in columns:
         if number is None:
             width = min(max(1, widest[column] or 0), MAX_TEXT_BYTES)
             text = _fitted(_text_sql(column)) if over[column] else _text_sql(column)
-            plan.append(XptColumn(column, text, width, truncated=over[column]))
+            plan.append(XptColumn(column, text, width, truncated=over[column], fixed=shortest[column] == width))
         else:
             plan.append(XptColumn(column, number, None, sas_format))
     return XptPlan(table, plan, rows, label)
@@ -205,24 +208,66 @@ def write_xpt(
     """Check the dataset's names and labels and write it to `path`, chunk by chunk: its rows, and
     the values written by a rule (cut or set missing), per column.
     `source`: SQL of the mart's rows in their order (default: the mart, sorted)."""
-    check_xpt_plan(plan, variables)
-    stamp = datetime.now(timezone.utc).strftime("%d%b%y:%H:%M:%S").upper()
-    with path.open("wb") as out:
-        out.write(_library_header(stamp))
-        out.write(_member_header(plan, variables, stamp))
-        parts = _record_parts_sql(plan.columns)
-        query = (f"SELECT {parts} FROM {source}" if source
-                 else ordered(f"SELECT {parts} FROM {qualified('marts', plan.table)}", plan.table))
-        written, set_missing = 0, dict.fromkeys((c.name for c in plan.columns if not c.width), 0)
-        with con.cursor() as reader:  # a connection of its own: `con` may hold a pending result
-            for batch in reader.sql(query).to_arrow_reader(ROWS_PER_CHUNK):
-                records, unrepresentable = _observations(plan.columns, batch)
-                out.write(records)
-                for column, count in unrepresentable.items():
-                    set_missing[column] += count
-                written += batch.num_rows
-        _pad(out, written * _record_length(plan.columns))
-    return XptWritten(written, _adjustments(plan, variables, set_missing))
+    with XptRecords(path, plan, variables) as xpt, con.cursor() as reader:  # `con` may hold a pending result
+        query = (f"SELECT {xpt.select} FROM {source}" if source
+                 else ordered(f"SELECT {xpt.select} FROM {qualified('marts', plan.table)}", plan.table))
+        for batch in reader.sql(query).to_arrow_reader(ROWS_PER_CHUNK):
+            xpt.write(batch)
+    return xpt.written
+
+
+class XptRecords:
+    """An XPT file written from batches of rows that hold its record parts (the columns `select`
+    names): the headers on opening, then each batch's records, the last record's padding on closing.
+
+    DuckDB makes each row's text part: every text variable blank-padded to its width in bytes, in
+    variable order, with 8 blanks where a number goes, so that a batch's parts are one buffer of
+    fixed-length records; numpy writes each number's IBM double over its 8 blanks."""
+
+    RECORD = "xpt_record"
+
+    def __init__(self, path: Path, plan: XptPlan, variables: dict[str, XptVariable]):
+        check_xpt_plan(plan, variables)
+        self.plan, self.variables = plan, variables
+        self.length = _record_length(plan.columns)
+        self.numbers = [(f"xpt_n{i}", column, _offset(plan.columns, i))
+                        for i, column in enumerate(plan.columns) if not column.width]
+        self.select = ", ".join([f"{_record_sql(plan.columns)} AS {self.RECORD}",
+                                 *(f"{column.select} AS {part}" for part, column, _ in self.numbers)])
+        # each number's 8 bytes in the record, as a big-endian integer (the IBM double's bits)
+        self._number_slots = np.dtype({"names": [part for part, _, _ in self.numbers], "formats": [">u8"] * len(self.numbers),
+                                       "offsets": [offset for _, _, offset in self.numbers], "itemsize": self.length})
+        self.rows, self.set_missing = 0, {column.name: 0 for _, column, _ in self.numbers}
+        stamp = datetime.now(timezone.utc).strftime("%d%b%y:%H:%M:%S").upper()
+        self._out = QueuedFile(path)
+        self._out.write(_library_header(stamp))
+        self._out.write(_member_header(plan, variables, stamp))
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        records = _fixed_length(batch.column(self.RECORD), self.length)
+        if self.numbers:
+            records = records.copy()  # Arrow's buffer is read only
+            slots = records.view(self._number_slots).reshape(-1)
+        for part, column, _ in self.numbers:
+            numbers = batch.column(part).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)  # NULL -> NaN
+            slots[part], unrepresentable = _ibm_doubles(numbers)
+            self.set_missing[column.name] += unrepresentable
+        self._out.write(records)
+        self.rows += batch.num_rows
+
+    @property
+    def written(self) -> XptWritten:
+        return XptWritten(self.rows, _adjustments(self.plan, self.variables, self.set_missing))
+
+    def __enter__(self) -> "XptRecords":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if exc[0] is None:
+                _pad(self._out, self.rows * self.length)
+        finally:
+            self._out.close()  # after an error too: the thread stops; that error is the one raised
 
 
 def _adjustments(
@@ -288,37 +333,34 @@ def _format_parts(sas_format: str) -> tuple[str, int, int]:
     return match[1], int(match[2] or 0), int(match[3] or 0)
 
 
-def _record_parts_sql(columns: list[XptColumn]) -> str:
-    """The select list of the records' parts: column i as c<i> (a DOUBLE, or text of at most its
-    width in bytes); the records are laid out from them in numpy (_observations)."""
-    return ", ".join(f"{c.select} AS c{i}" for i, c in enumerate(columns))
+def _offset(columns: list[XptColumn], index: int) -> int:
+    return sum(c.width or 8 for c in columns[:index])
 
 
-def _observations(columns: list[XptColumn], batch: pa.RecordBatch) -> tuple[bytes, dict[str, int]]:
-    """The batch's rows as fixed-length records (a column is a slice of bytes of each record), and
-    per number column how many of its values were written missing for having no IBM double."""
-    records = np.empty((batch.num_rows, _record_length(columns)), dtype=np.uint8)
-    position = 0
-    unrepresentable = {}
-    for index, column in enumerate(columns):
-        values = batch.column(f"c{index}")
-        if column.width:
-            _blank_padded(values, records[:, position:position + column.width])
-            position += column.width
-        else:
-            numbers = values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)  # NULL -> NaN
-            bits, unrepresentable[column.name] = _ibm_doubles(numbers)
-            records[:, position:position + 8] = bits.astype(">u8").view(np.uint8).reshape(-1, 8)
-            position += 8
-    return records.tobytes(), unrepresentable
+def _record_sql(columns: list[XptColumn]) -> str:
+    """SQL of a record's text: each text blank-padded to its column's width in bytes (rpad counts
+    characters, and is slower), 8 blanks for each number."""
+    blanks = literal(" " * MAX_TEXT_BYTES)
+
+    def part(c: XptColumn) -> str:
+        if not c.width:
+            return "'        '"
+        return c.select if c.fixed else f"{c.select}, left({blanks}, {c.width} - strlen({c.select}))"
+
+    return f"concat({', '.join(part(c) for c in columns)})"
 
 
-def _blank_padded(texts: pa.Array, into: np.ndarray) -> None:
-    """Each text's UTF-8 bytes (at most into's width) at the start of its row of `into`, blanks after."""
-    _, offsets, _ = _text_buffers(texts)
-    lengths = np.diff(offsets)
-    into[...] = ord(" ")
-    into[np.arange(into.shape[1]) < lengths[:, None]] = utf8_bytes(texts)
+def _fixed_length(records: pa.Array, length: int) -> np.ndarray:
+    """A batch's records as an (rows, length) array of bytes over Arrow's buffer (read only)."""
+    _, offsets, data = _text_buffers(records)
+    rows = len(records)
+    # every part is at least its width: the whole is exactly rows * length only when every record is
+    if offsets[-1] - offsets[0] != rows * length:
+        raise ValueError(f"XPT records of {(offsets[-1] - offsets[0]) / max(rows, 1):.1f} bytes on average, "
+                         f"not {length}: a text is wider than its column (did the data change while writing?)")
+    if rows == 0:
+        return np.empty((0, length), dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(rows, length)
 
 
 def _text_buffers(strings: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Buffer | None]:

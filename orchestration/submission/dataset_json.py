@@ -1,8 +1,8 @@
 """<dataset>.json: CDISC Dataset-JSON v1.1, streamed from the sorted data.
 
-DuckDB writes each row's JSON array (in parallel, in C++), each followed by `,\n`; Python copies a
-batch's bytes from DuckDB's Arrow buffer into the file, so memory holds one batch whatever the
-dataset's size. The layout is fixed, and the checks rely on it: line 1 is the document up to
+DuckDB writes each row's JSON array (in C++), each followed by `,\n`; Python copies a batch's
+bytes from DuckDB's Arrow buffer into the file, so memory holds one batch whatever the dataset's
+size. The layout is fixed, and the checks rely on it: line 1 is the document up to
 `"rows": [`, then one row per line (each but the last followed by a comma), then `]}`. Text values are those of the XPT file (cut to 200 bytes
 by the same rule where XPT v5 needs it), a NULL is null, a number that is not finite is null.
 """
@@ -14,15 +14,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from orchestration.dts import STUDY_ID
+from orchestration.exports.queued_file import QueuedFile
 from orchestration.exports.xpt import fitted_text, utf8_bytes
 from orchestration.sql import identifier
 from orchestration.submission.published import Column
 
 DATASET_JSON_VERSION = "1.1.0"
-ROWS_PER_CHUNK = 50 * 2048
 
 
 @dataclass(frozen=True)
@@ -47,34 +45,57 @@ def json_data_type(column: Column) -> str:
     return {"integer": "integer", "float": "double"}.get(column.kind, "string")
 
 
-def value_sql(column: Column) -> str:
+def value_sql(column: Column, cut: bool = False) -> str:
+    """`cut`: the column has text over 200 bytes (cut as in the XPT file)."""
     q = identifier(column.name)
     if column.kind == "text":
-        return f"CASE WHEN {q} IS NULL THEN NULL ELSE {fitted_text(q)} END"
+        return f"CASE WHEN {q} IS NULL THEN NULL ELSE {fitted_text(q)} END" if cut else q
     if column.kind == "float":
         return f"CASE WHEN isfinite({q}) THEN {q}::DOUBLE END"
     return f"{q}::BIGINT"
 
 
-def write_dataset_json(con: duckdb.DuckDBPyConnection, source: str, columns: list[Column], header: dict,
-                       json_columns: list[JsonColumn], path: Path) -> int:
-    """Write the file; returns the rows written. `header`: the document's fields but columns and rows
-    (records included)."""
-    document = {**header, "columns": [c.record() for c in json_columns]}
-    first_line = json.dumps(document, ensure_ascii=False)[:-1] + ', "rows": [\n'
-    row = f"json_array({', '.join(value_sql(c) for c in columns)})::VARCHAR" if columns else "'[]'"
-    written = 0
-    with path.open("wb") as out, con.cursor() as reader:  # a connection of its own: `con` may hold a pending result
-        out.write(first_line.encode("utf-8"))
-        for batch in reader.sql(f"SELECT {row} || ',\n' AS r FROM {source}").to_arrow_reader(ROWS_PER_CHUNK):
-            out.write(utf8_bytes(batch.column(0)).tobytes())
-            written += batch.num_rows
-        if written:
-            out.seek(-2, os.SEEK_END)  # the last row's `,\n`
-            out.truncate()
-            out.write(b"\n")
-        out.write(b"]}\n")
-    return written
+class DatasetJsonRows:
+    """A Dataset-JSON file written from batches of rows holding each row's JSON text (the column
+    `select` names): the document's head on opening, each batch's rows, `]}` on closing.
+    `header`: the document's fields but columns and rows (records included); `cut`: the text
+    columns with values over 200 bytes. `bytes`: the file's size once closed."""
+
+    ROW = "json_row"
+
+    def __init__(self, path: Path, columns: list[Column], header: dict, json_columns: list[JsonColumn],
+                 cut: frozenset[str] = frozenset()):
+        document = {**header, "columns": [c.record() for c in json_columns]}
+        row = f"json_array({', '.join(value_sql(c, c.name in cut) for c in columns)})::VARCHAR" if columns else "'[]'"
+        self.select = f"{row} || ',\n' AS {self.ROW}"
+        self.rows = 0
+        head = (json.dumps(document, ensure_ascii=False)[:-1] + ', "rows": [\n').encode("utf-8")
+        self.bytes = len(head)
+        self._out = QueuedFile(path)
+        self._out.write(head)
+
+    def write(self, batch) -> None:
+        rows = utf8_bytes(batch.column(self.ROW))
+        self._out.write(rows)
+        self.rows += batch.num_rows
+        self.bytes += len(rows)
+
+    def __enter__(self) -> "DatasetJsonRows":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if exc[0] is None:
+                out = self._out.flush()
+                if self.rows:
+                    out.seek(-2, os.SEEK_END)  # the last row's `,\n`
+                    out.truncate()
+                    out.write(b"\n")
+                    self.bytes -= 1
+                out.write(b"]}\n")
+                self.bytes += 3
+        finally:
+            self._out.close()
 
 
 def header_fields(*, name: str, label: str, item_group_oid: str, records: int, created: str, db_modified: str,

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Callable
 
 from orchestration.exports.labels import XptVariable
-from orchestration.exports.xpt import XptLimitError, check_xpt_plan, plan_dataset, write_xpt
+from orchestration.exports.xpt import ROWS_PER_CHUNK, XptLimitError, XptRecords, check_xpt_plan, plan_dataset
 from orchestration.sql import qualified
 from orchestration.submission import checks as C
 from orchestration.submission.dataset_json import (
-    DATASET_JSON_VERSION, JsonColumn, header_fields, json_data_type, write_dataset_json,
+    DATASET_JSON_VERSION, DatasetJsonRows, JsonColumn, header_fields, json_data_type,
 )
 from orchestration.submission.define_html import write_define_html
 from orchestration.submission.define_xml import (
@@ -36,12 +36,13 @@ from orchestration.submission.define_xml import (
 from orchestration.submission.folder_swap import replace_folder, staging_folder
 from orchestration.submission.metadata import Dataset, Metadata, load_metadata
 from orchestration.submission.published import (
-    SDTM_SCHEMA, Column, measure, measure_test_codes, open_published, parquet_source, published_tables,
-    table_columns, write_sorted,
+    SDTM_SCHEMA, Column, measure, measure_test_codes, open_published, published_tables, sorted_rows,
+    table_columns,
 )
 from orchestration.submission.terminology import load_terminology
 
 SUBMISSION_FOLDER = "submission"
+DATASET_WRITERS = 2
 CONFORMANCE = "conformance.json"
 STANDARDS = {
     "SDTMIG": IG_STANDARD["Version"], "SDTM": "2.0", "controlled_terminology": f"SDTM CT {CT_STANDARD['Version']}",
@@ -82,28 +83,27 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
         new = staging_folder(target)
         try:
             sdtm = new / "sdtm"
-            work = new / ".work"
             sdtm.mkdir()
-            work.mkdir()
             created = datetime.now(timezone.utc)
             facts, records, adjustments, empty = [], {}, [], []
+            rows = {dataset.name: _rows(con, dataset) for dataset in datasets}
             for dataset in datasets:
-                if not _has_rows(con, dataset):
+                if not rows[dataset.name]:
                     say(f"submission: {dataset.name}: no records: not submitted (an empty dataset is left out)")
                     empty.append(dataset.name)
-                    continue
-                fact, written, adjusted = _write_dataset(con, dataset, sdtm, work, build, created, checks, say)
+            written = _write_datasets(con, [d for d in datasets if rows[d.name]], rows, sdtm, build, created, checks, say)
+            for dataset in datasets:  # in name order, whichever was written first
+                fact, count, adjusted = written.get(dataset.name, (None, 0, []))
                 if fact is not None:
                     facts.append(fact)
-                    records[dataset.name] = written
+                    records[dataset.name] = count
                     adjustments.extend(adjusted)
             define_path = sdtm / "define.xml"
             build_define(facts, terminology, created).write(
                 str(define_path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
             say("submission: define.xml written; checking the package")
-            _check_package(con, sdtm, facts, metadata, terminology, records, checks)
+            _check_package(sdtm, facts, metadata, terminology, records, checks)
             write_define_html(define_path, sdtm / "define.html")
-            shutil.rmtree(work)
             conformance = _conformance(build, facts, records, checks, adjustments, created, empty)
             if checks.findings:
                 raise SubmissionFailed(checks.findings)
@@ -120,16 +120,18 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
 
 
 def _update_study_report(published: Path, say) -> None:
-    """The study report names the package and its conformance result: written again (from the same
-    published file) when it exists, so that it shows this package, not the previous one."""
+    """The study report names the package and its conformance result: its package line is written
+    again when the report exists, so that it shows this package, not the previous one."""
     from orchestration.build_state import OUTPUT_FILES
+    from orchestration.reporting.package_line import update_submission_package
     from orchestration.reporting.study_report import write_study_report
 
     report = published.parent / OUTPUT_FILES["study_report"]
     if not report.is_file():
         return
     try:
-        write_study_report(published, report.parent)
+        if not update_submission_package(report, published):
+            write_study_report(published, report.parent)
     except Exception as exc:  # the package is in place: a report that cannot be written is a warning
         say(f"submission: WARNING: the package is written, but the study report could not be updated: {exc}")
         return
@@ -164,68 +166,80 @@ def _datasets_to_write(con, metadata: Metadata, terminology, checks: C.Checks) -
     return written
 
 
-def _has_rows(con, dataset: Dataset) -> bool:
-    return con.execute(f"SELECT EXISTS (SELECT 1 FROM {qualified(SDTM_SCHEMA, dataset.table)})").fetchone()[0]
+def _rows(con, dataset: Dataset) -> int:
+    return con.execute(f"SELECT count(*) FROM {qualified(SDTM_SCHEMA, dataset.table)}").fetchone()[0]
+
+
+def _write_datasets(con, datasets: list[Dataset], rows: dict[str, int], sdtm: Path, build, created: datetime,
+                    checks: C.Checks, say) -> dict[str, tuple]:
+    """Each dataset's files, DATASET_WRITERS at a time, the largest first: much of a dataset's time
+    is DuckDB making its rows' text on one thread and the disk taking them, so a second dataset
+    keeps the other core busy. Each writer reads through a cursor of its own."""
+    def write(dataset: Dataset) -> tuple:
+        with con.cursor() as cursor:
+            return _write_dataset(cursor, dataset, sdtm, build, created, checks, say)
+
+    largest_first = sorted(datasets, key=lambda d: -rows[d.name])
+    with ThreadPoolExecutor(max_workers=DATASET_WRITERS) as pool:
+        return {dataset.name: result for dataset, result in zip(largest_first, pool.map(write, largest_first))}
 
 
 def _sort_order(dataset: Dataset, columns: list[str]) -> list[str]:
+    """The dataset's keys, then --SEQ (unique within a subject: the order is then total); a
+    dataset without --SEQ then sorts by every column, so that its order is always the same."""
     seq = f"{dataset.name}SEQ"
     order = [k for k in dataset.keys if k in columns]
-    if seq in columns and seq not in order:
-        order.append(seq)
+    if seq in columns:
+        return order + ([seq] if seq not in order else [])
     return order + [c for c in columns if c not in order]
 
 
-def _write_dataset(con, dataset: Dataset, sdtm: Path, work: Path, build, created: datetime, checks: C.Checks, say):
+def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, checks: C.Checks, say):
     started = time.monotonic()
     columns = table_columns(con, dataset.table)
-    sorted_file = work / f"{dataset.file_stem}.parquet"
-    rows = write_sorted(con, dataset.table, _sort_order(dataset, [c.name for c in columns]), sorted_file)
-    source = parquet_source(sorted_file)
     labels = {v.name: XptVariable(v.name, v.label) for v in dataset.variables}
-    plan = plan_dataset(con, dataset.table, schema=SDTM_SCHEMA, source=source, label=dataset.label)
+    plan = plan_dataset(con, dataset.table, schema=SDTM_SCHEMA, label=dataset.label)
     try:
         check_xpt_plan(plan, labels)
     except XptLimitError as exc:
         checks.check(C.METADATA, False, dataset.name, "", str(exc))
         return None, 0, []
+    text_width = {c.name: c.width for c in plan.columns if c.width}
     codelisted = [v.name for v in dataset.variables if v.codelist]
-    measures = measure(con, source, columns, codelisted)
-    fact = DatasetFacts(dataset, columns, measures, {c.name: c.width for c in plan.columns if c.width})
+    fact = DatasetFacts(dataset, columns, measure(con, dataset.table, columns, text_width, codelisted), text_width)
     results = result_columns(dataset, columns)
     if dataset.test_code and results:
-        fact.tests = measure_test_codes(con, source, dataset.test_code, results)
+        fact.tests = measure_test_codes(con, qualified(SDTM_SCHEMA, dataset.table), dataset.test_code, results)
         fact.result_columns = results
     json_columns = [
         JsonColumn(item_oid(dataset, c.name), c.name, dataset.variable(c.name).label, json_data_type(c),
-                   fact.text_width.get(c.name) if c.kind == "text" else None,
+                   text_width.get(c.name) if c.kind == "text" else None,
                    dataset.keys.index(c.name) + 1 if c.name in dataset.keys else None)
         for c in columns
     ]
     header = header_fields(
-        name=dataset.name, label=dataset.label, item_group_oid=item_group_oid(dataset), records=rows,
+        name=dataset.name, label=dataset.label, item_group_oid=item_group_oid(dataset), records=plan.rows,
         created=created.strftime("%Y-%m-%dT%H:%M:%S"), db_modified=build.modified.rstrip("Z"),
         metadata_version_oid=METADATA_VERSION_OID, source_version=_version(), originator=ORIGINATOR,
     )
-    xpt_con, json_con = con.cursor(), con.cursor()
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            xpt = pool.submit(write_xpt, xpt_con, plan, labels, sdtm / f"{dataset.file_stem}.xpt", source)
-            js = pool.submit(write_dataset_json, json_con, source, columns, header, json_columns,
-                             sdtm / f"{dataset.file_stem}.json")
-            xpt_written, json_rows = xpt.result(), js.result()
-    finally:
-        xpt_con.close()
-        json_con.close()
-    checks.check(C.AGREEMENT, xpt_written.rows == json_rows == rows, dataset.name, "",
-                 f"rows: {rows} in the data, {xpt_written.rows} in the XPT file, {json_rows} in the JSON file")
-    adjustments = [a.record() for a in xpt_written.adjustments]
-    say(f"submission: {dataset.name}: {rows} records -> {dataset.file_stem}.xpt, {dataset.file_stem}.json "
+    source = sorted_rows(dataset.table, _sort_order(dataset, [c.name for c in columns]))
+    with (XptRecords(sdtm / f"{dataset.file_stem}.xpt", plan, labels) as xpt,
+          DatasetJsonRows(sdtm / f"{dataset.file_stem}.json", columns, header, json_columns,
+                          frozenset(c.name for c in plan.columns if c.truncated)) as rows,
+          con.cursor() as reader):
+        for batch in reader.sql(f"SELECT {xpt.select}, {rows.select} FROM {source}").to_arrow_reader(ROWS_PER_CHUNK):
+            xpt.write(batch)
+            rows.write(batch)
+    fact.json_bytes = rows.bytes
+    checks.check(C.AGREEMENT, xpt.rows == rows.rows == plan.rows, dataset.name, "",
+                 f"rows: {plan.rows} in the data, {xpt.rows} in the XPT file, {rows.rows} in the JSON file")
+    adjustments = [a.record() for a in xpt.written.adjustments]
+    say(f"submission: {dataset.name}: {plan.rows} records -> {dataset.file_stem}.xpt, {dataset.file_stem}.json "
         f"({time.monotonic() - started:.1f} s)")
-    return fact, rows, adjustments
+    return fact, plan.rows, adjustments
 
 
-def _check_package(con, sdtm: Path, facts: list[DatasetFacts], metadata: Metadata, terminology, records, checks):
+def _check_package(sdtm: Path, facts: list[DatasetFacts], metadata: Metadata, terminology, records, checks):
     doc = C.check_define_schema(checks, sdtm / "define.xml")
     if doc is None:
         return
@@ -240,8 +254,11 @@ def _check_package(con, sdtm: Path, facts: list[DatasetFacts], metadata: Metadat
         d = defined.get(ds.name)
         if d is None:
             continue
-        json_file = C.check_dataset_json(checks, con, ds.name, sdtm / f"{ds.file_stem}.json")
-        xpt = C.read_xpt_header(sdtm / f"{ds.file_stem}.xpt")
+        json_file = C.check_dataset_json(checks, ds.name, sdtm / f"{ds.file_stem}.json", fact.json_bytes, records[ds.name])
+        xpt_path = sdtm / f"{ds.file_stem}.xpt"
+        xpt = C.read_xpt_header(xpt_path)
+        checks.check(C.AGREEMENT, xpt_path.stat().st_size == xpt.size(records[ds.name]), ds.name, "",
+                     f"{xpt_path.name}: {xpt_path.stat().st_size} bytes, {xpt.size(records[ds.name])} for {records[ds.name]} records")
         table = [c.name for c in fact.columns]
         names = [i.get("Name") if i is not None else None for i in d.items]
         checks.check(C.AGREEMENT, names == table, ds.name, "", f"define.xml variables {names} are not the data's {table}")

@@ -95,20 +95,12 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = SDTM
     ).fetchall()]
 
 
-def write_sorted(con: duckdb.DuckDBPyConnection, table: str, order: list[str], target: Path,
-                 schema: str = SDTM_SCHEMA) -> int:
-    """The table in SDTM order (its keys, --SEQ, then every column; missing first) into a Parquet
-    file: the XPT and the Dataset-JSON files are both written from it, so their rows are the same
-    rows in the same order, and the table is sorted once."""
+def sorted_rows(table: str, order: list[str], schema: str = SDTM_SCHEMA) -> str:
+    """SQL of the table's rows in SDTM order (its keys, --SEQ; missing first): the XPT and the
+    Dataset-JSON file are written from one read of it, so their rows are the same rows in the same
+    order."""
     ordering = ", ".join(f"{identifier(c)} NULLS FIRST" for c in order)
-    (rows,) = con.execute(
-        f"COPY (SELECT * FROM {qualified(schema, table)} ORDER BY {ordering}) TO {literal(str(target))} (FORMAT parquet)"
-    ).fetchone()
-    return rows
-
-
-def parquet_source(path: Path) -> str:
-    return f"read_parquet({literal(str(path))})"
+    return f"(SELECT * FROM {qualified(schema, table)} ORDER BY {ordering})"
 
 
 @dataclass(frozen=True)
@@ -123,30 +115,39 @@ class Measures:
     values: dict[str, set[str]]
 
 
-def measure(con: duckdb.DuckDBPyConnection, source: str, columns: list[Column], codelist_columns: list[str]) -> Measures:
+def measure(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], text_width: dict[str, int],
+            codelist_columns: list[str], schema: str = SDTM_SCHEMA) -> Measures:
+    """`text_width`: each text column's width in bytes, measured for the XPT file (define.xml's
+    Length is that width). Numbers are measured on their distinct values (few, next to the rows)."""
+    source = qualified(schema, table)
     parts, keys = ["count(*)"], []
     for c in columns:
         q = identifier(c.name)
-        if c.kind == "text":
-            parts.append(f"coalesce(max(strlen({q})), 0)")
-            keys.append(("text_bytes", c.name))
+        if c.kind == "text" and c.name.endswith("DTC"):
             parts.append(f"coalesce(bool_or(contains({q}, 'T')), false)")
             keys.append(("has_time", c.name))
-        else:
-            shown = _number_text(q)
-            parts.append(f"coalesce(max(length(ltrim(split_part({shown}, '.', 1), '-')) + length(rtrim(split_part({shown}, '.', 2), '0'))), 1)")
+        elif c.kind == "integer":
+            parts.append(f"coalesce(length(max(abs({q}::HUGEINT))::VARCHAR), 1)")
             keys.append(("number_digits", c.name))
-            parts.append(f"coalesce(max(length(rtrim(split_part({shown}, '.', 2), '0'))), 0)")
-            keys.append(("decimals", c.name))
     row = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
-    found: dict[str, dict] = {"text_bytes": {}, "number_digits": {}, "decimals": {}, "has_time": {}}
+    found: dict[str, dict] = {"number_digits": {}, "decimals": {}, "has_time": {}}
     for (kind, name), value in zip(keys, row[1:]):
         found[kind][name] = value
+    for c in columns:
+        if c.kind == "integer":
+            found["decimals"][c.name] = 0
+        elif c.kind == "float":
+            shown = _number_text("v")
+            found["number_digits"][c.name], found["decimals"][c.name] = con.execute(
+                f"SELECT coalesce(max(length(ltrim(split_part({shown}, '.', 1), '-')) + length(rtrim(split_part({shown}, '.', 2), '0'))), 1), "
+                f"coalesce(max(length(rtrim(split_part({shown}, '.', 2), '0'))), 0) "
+                f"FROM (SELECT DISTINCT {identifier(c.name)} AS v FROM {source})").fetchone()
     values = {}
     for name in codelist_columns:
         values[name] = {str(v) for (v,) in con.execute(
             f"SELECT DISTINCT {identifier(name)} FROM {source} WHERE {identifier(name)} IS NOT NULL").fetchall()}
-    return Measures(row[0], found["text_bytes"], found["number_digits"], found["decimals"], found["has_time"], values)
+    text_bytes = {c.name: text_width.get(c.name, 0) for c in columns if c.kind == "text"}
+    return Measures(row[0], text_bytes, found["number_digits"], found["decimals"], found["has_time"], values)
 
 
 def _number_text(quoted: str) -> str:
@@ -165,25 +166,30 @@ class TestCodeMeasures:
 
 
 def measure_test_codes(con, source: str, test_code: str, columns: list[Column]) -> TestCodeMeasures:
-    parts = []
-    for c in columns:
-        q = identifier(c.name)
-        if c.kind == "text":
-            parts.append(f"coalesce(max(strlen({q})), 0)")
-        else:
-            shown = _number_text(q)
-            parts.append(f"coalesce(max(length(ltrim(split_part({shown}, '.', 1), '-')) + length(rtrim(split_part({shown}, '.', 2), '0'))), 1)")
-        parts.append("0" if c.kind == "text" else f"coalesce(max(length(rtrim(split_part({_number_text(q)}, '.', 2), '0'))), 0)")
+    """Text: the longest value per test code; numbers: digits and decimals per test code, measured
+    on the distinct (test code, value) pairs (few, next to the rows)."""
     tc = identifier(test_code)
-    rows = con.execute(
-        f"SELECT {tc}, {', '.join(parts) or '1'} FROM {source} WHERE {tc} IS NOT NULL GROUP BY {tc} ORDER BY {tc}"
+    texts = [c for c in columns if c.kind == "text"]
+    found = con.execute(
+        f"SELECT {tc}, {', '.join([f'coalesce(max(strlen({identifier(c.name)})), 0)' for c in texts]) or '1'} "
+        f"FROM {source} WHERE {tc} IS NOT NULL GROUP BY {tc} ORDER BY {tc}"
     ).fetchall()
+    codes = [row[0] for row in found]
     length, decimals = {}, {}
-    for code, *measured in rows:
-        for i, c in enumerate(columns):
-            length[(code, c.name)] = measured[2 * i]
-            decimals[(code, c.name)] = measured[2 * i + 1]
-    return TestCodeMeasures([r[0] for r in rows], length, decimals)
+    for code, *measured in found:
+        for c, value in zip(texts, measured):
+            length[(code, c.name)], decimals[(code, c.name)] = value, 0
+    for c in columns:
+        if c.kind == "text":
+            continue
+        shown = _number_text("v")
+        for code, digits, places in con.execute(
+            f"SELECT code, coalesce(max(length(ltrim(split_part({shown}, '.', 1), '-')) + length(rtrim(split_part({shown}, '.', 2), '0'))), 1), "
+            f"coalesce(max(length(rtrim(split_part({shown}, '.', 2), '0'))), 0) "
+            f"FROM (SELECT DISTINCT {tc} AS code, {identifier(c.name)} AS v FROM {source} WHERE {tc} IS NOT NULL) GROUP BY code"
+        ).fetchall():
+            length[(code, c.name)], decimals[(code, c.name)] = digits, places
+    return TestCodeMeasures(codes, length, decimals)
 
 
 def file_sizes(folder: Path) -> dict[str, int]:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from orchestration.dbt_manifest import MANIFEST_PATH, manifest_is_current
 from orchestration.settings import DBT_PROJECT_DIR
-
-_GENERATED = {"target", "logs", "dbt_packages"}
 
 
 def _put_interpreter_bin_on_path() -> None:
@@ -21,23 +20,12 @@ def _put_interpreter_bin_on_path() -> None:
 _put_interpreter_bin_on_path()
 regenheart_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 regenheart_dbt_project.prepare_if_dev()
+if regenheart_dbt_project.manifest_path != MANIFEST_PATH:
+    raise RuntimeError(f"orchestration.dbt_manifest names {MANIFEST_PATH}, dagster-dbt {regenheart_dbt_project.manifest_path}")
 
 
 def prepare_dbt_manifest() -> None:
     """Parse the dbt project into target/manifest.json, as `dagster dev` would, unless the
     manifest is already newer than every file of the project."""
-    if not _manifest_is_current():
+    if not manifest_is_current():
         regenheart_dbt_project.preparer.prepare(regenheart_dbt_project)
-
-
-def _manifest_is_current() -> bool:
-    manifest = regenheart_dbt_project.manifest_path
-    if not manifest.exists():
-        return False
-    built = manifest.stat().st_mtime
-    for folder, subfolders, files in os.walk(DBT_PROJECT_DIR):
-        if Path(folder) == DBT_PROJECT_DIR:
-            subfolders[:] = [d for d in subfolders if d not in _GENERATED]
-        if any(os.stat(os.path.join(folder, name)).st_mtime > built for name in files):
-            return False
-    return True
