@@ -33,6 +33,10 @@ from orchestration.sql import identifier, qualified
 from orchestration.warehouse import LOAD_COLUMNS, RAW_SCHEMA, raw_columns
 
 _STAGING_TABLE = "_incoming_file"
+# The staged rows with their position in the file (0 for the first data row). The rowids of a
+# table created in the open transaction start at an offset and follow the file's order: the
+# first one ($first_rowid) is read once (a window over the whole table would hold every row).
+_POSITIONED_ROWS = f"(SELECT *, rowid - $first_rowid AS position FROM {_STAGING_TABLE})"
 # Header names an extra column cannot take as they are: the load columns, and DuckDB's row id.
 _RESERVED_NAMES = frozenset(LOAD_COLUMNS) | {"ROWID"}
 # A header wider than this is not an EDC extract; each extra column would widen raw for good.
@@ -132,14 +136,14 @@ def _load_file(con, transfer, manifest, listed, domain, loaded_at, scratch_dir) 
     header, header_lines = _read_header(transfer, listed.name, scanned.readable_path, manifest.delimiter)
     columns = _normalized_columns(transfer, listed.name, header, domain)
     _stage_rows(con, transfer, listed.name, scanned.readable_path, manifest.delimiter, len(header))
-    rows = con.execute(f"SELECT count(*) FROM {_STAGING_TABLE}").fetchall()[0][0]
+    rows, first_rowid = con.execute(f"SELECT count(*), min(rowid) FROM {_STAGING_TABLE}").fetchall()[0]
     if rows != listed.rows:
         raise TransferRejected(
             transfer, "file-rows", f"holds {rows} data rows, the manifest says {listed.rows}", file=listed.name
         )
 
     lines = _record_lines(transfer, listed.name, scanned, rows, manifest.delimiter, header_lines)
-    _reject_repeated_recid(con, transfer, listed.name, columns, lines)
+    _reject_repeated_recid(con, transfer, listed.name, columns, lines, first_rowid)
     _add_extra_columns(con, domain, columns)
     line_of_row = "position + 2" if lines is None else "$lines[position + 1]"
     select_columns = ", ".join(f"{identifier(f'c{i}')} AS {identifier(name)}" for i, name in enumerate(columns))
@@ -147,8 +151,9 @@ def _load_file(con, transfer, manifest, listed, domain, loaded_at, scratch_dir) 
         f"""INSERT INTO {qualified(RAW_SCHEMA, domain)} BY NAME
             SELECT $site AS SITEID, $extract AS EXTRACT_ID, $file AS SOURCE_FILE, {line_of_row} AS SOURCE_LINE,
                    $loaded_at AS LOADED_AT, {select_columns}
-            FROM (SELECT *, rowid - min(rowid) OVER () AS position FROM {_STAGING_TABLE})""",
-        {"site": transfer.site_id, "extract": transfer.extract_id, "file": listed.name, "loaded_at": loaded_at}
+            FROM {_POSITIONED_ROWS}""",
+        {"site": transfer.site_id, "extract": transfer.extract_id, "file": listed.name, "loaded_at": loaded_at,
+         "first_rowid": first_rowid}
         | ({} if lines is None else {"lines": lines}),
     )
     con.execute(f"DROP TABLE {_STAGING_TABLE}")
@@ -244,19 +249,27 @@ def _record_start_lines(path: Path, delimiter: str) -> list[int]:
     return starts
 
 
-def _reject_repeated_recid(con, transfer, file_name: str, columns: list[str], lines: list[int] | None) -> None:
+def _reject_repeated_recid(
+    con, transfer, file_name: str, columns: list[str], lines: list[int] | None, first_rowid: int | None
+) -> None:
     """RECID is the EDC's record id, unique in its file (DTS section 3): a file naming one twice
     is rejected; no guess is made at which row is the record."""
     recid = identifier(f"c{columns.index('RECID')}")
     repeated = con.execute(
-        f"""SELECT trim({recid}) AS RECID, list(position ORDER BY position)[1:2] AS POSITIONS, count(*) AS N
-            FROM (SELECT *, rowid - min(rowid) OVER () AS position FROM {_STAGING_TABLE})
+        f"""SELECT trim({recid}) AS RECID, min(position) AS FIRST, count(*) AS N
+            FROM {_POSITIONED_ROWS}
             WHERE nullif(trim({recid}), '') IS NOT NULL
             GROUP BY trim({recid}) HAVING count(*) > 1
-            ORDER BY min(position) LIMIT 1"""
+            ORDER BY min(position) LIMIT 1""",
+        {"first_rowid": first_rowid},
     ).fetchall()
     if repeated:
-        value, (first, second), count = repeated[0]
+        value, first, count = repeated[0]
+        # the row naming it again: the first after `first` (looked for only in a rejected file)
+        second = con.execute(
+            f"SELECT min(position) FROM {_POSITIONED_ROWS} WHERE trim({recid}) = $value AND position > $first",
+            {"first_rowid": first_rowid, "value": value, "first": first},
+        ).fetchall()[0][0]
         first_line, second_line = ((p + 2) if lines is None else lines[p] for p in (first, second))
         more = f" ({count} rows in all)" if count > 2 else ""
         raise TransferRejected(

@@ -67,30 +67,33 @@ def supported(expectation: dict) -> bool:
 
 def evaluate(con, table: str, expectations: dict[int, dict]) -> dict[int, Counts]:
     """The Counts of the given expectations (by position in their suite) over `table`: the column
-    and pair checks in one aggregate scan, each uniqueness and table check in a query of its own."""
+    and pair checks, and the rows each uniqueness check looks at, in one aggregate scan; each
+    uniqueness check's duplicates and each table check in a query of its own."""
     types = {name: str(type_) for name, type_, *_ in con.execute(f"select * from {table} limit 0").description}
     missing = sorted({c for e in expectations.values() for c in expectation_columns(e) if c not in types})
     if missing:
         raise KeyError(f"column(s) {', '.join(missing)} not in the batch")
     compiled = {index: _compile(expectation, types) for index, expectation in expectations.items()}
     results: dict[int, Counts] = {}
-    row_checks = {i: c for i, c in compiled.items() if c.kind == "rows"}
-    if row_checks:
+    scanned = {i: c for i, c in compiled.items() if c.kind in ("rows", "unique")}
+    if scanned:
         selects = []
-        for check in row_checks.values():
+        for check in scanned.values():
             selects += [
                 f"count(*) filter (where {check.domain})",
                 f"count(*) filter (where ({check.domain}) and ({check.ignored}))",
-                f"count(*) filter (where {check.considered} and ({check.unexpected}))",
             ]
-        values = con.execute(f"select {', '.join(selects)} from {table}").fetchone()
-        for position, (index, check) in enumerate(row_checks.items()):
-            total, ignored, unexpected = values[3 * position: 3 * position + 3]
-            results[index] = check.counts(total, ignored, unexpected, f"{check.considered} and ({check.unexpected})")
+            if check.kind == "rows":
+                selects.append(f"count(*) filter (where {check.considered} and ({check.unexpected}))")
+        values = iter(con.execute(f"select {', '.join(selects)} from {table}").fetchone())
+        for index, check in scanned.items():
+            total, ignored = next(values), next(values)
+            if check.kind == "rows":
+                results[index] = check.counts(total, ignored, next(values), f"{check.considered} and ({check.unexpected})")
+            else:
+                results[index] = _uniqueness(con, table, check, total, ignored)
     for index, check in compiled.items():
-        if check.kind == "unique":
-            results[index] = _uniqueness(con, table, check)
-        elif check.kind == "table":
+        if check.kind == "table":
             results[index] = check.table_check(con, table, expectations[index])
     return results
 
@@ -254,15 +257,12 @@ def _condition(condition, types: dict[str, str]) -> str:
     raise ValueError(f"row condition {condition!r} is not validated in DuckDB")
 
 
-def _uniqueness(con, table: str, check: _Compiled) -> Counts:
+def _uniqueness(con, table: str, check: _Compiled, total: int, ignored: int) -> Counts:
     """Every considered row whose value (key) another considered row has is unexpected; NULLs are
-    equal to each other here, as in pandas' duplicated()."""
+    equal to each other here, as in pandas' duplicated(). `total` and `ignored`: the domain's rows
+    and those of them left out."""
     key = ", ".join(identifier(column) for column in check.key)
     duplicated = f"select {key} from {table} where {check.considered} group by {key} having count(*) > 1"
-    total, ignored = con.execute(
-        f"select count(*) filter (where {check.domain}), count(*) filter (where ({check.domain}) and ({check.ignored})) "
-        f"from {table}"
-    ).fetchone()
     unexpected = con.execute(
         f"select coalesce(sum(n), 0) from (select count(*) as n from {table} where {check.considered} "
         f"group by {key} having count(*) > 1)"

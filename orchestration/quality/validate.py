@@ -15,6 +15,7 @@ it) per DataFrame, and the results of the chunks are added up per expectation.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
 import re
@@ -279,17 +280,22 @@ def _validate_suite(
     started = time.perf_counter()
     batch_definition = _LazyBatchDefinition(source, definition.name)
     try:
-        sizes = _materialize_batch(con, definition, transfers, sites, narrow)
-        try:
-            rows = sum(count for _, count in sizes)
-            if sites is not None and definition.partition_by and not sizes:
-                outcomes = _nothing_to_validate(definition)
-            elif engine == PANDAS:
-                outcomes = _validated_on_frames(con, batch_definition, definition, sizes, chunk_cells, None)
-            else:
-                outcomes = _validated_in_duckdb(con, batch_definition, definition, sizes, chunk_cells, rows)
-        finally:
-            con.execute(f"drop table if exists {_BATCH_TABLE}")
+        # A narrow batch counted in DuckDB is built unsorted first: the counts do not depend on the
+        # order, only the failing rows shown do, so it is sorted (built again) only when one fails.
+        for ordered in (False, True) if narrow and engine == DUCKDB else (True,):
+            sizes = _materialize_batch(con, definition, transfers, sites, narrow, ordered)
+            try:
+                rows = sum(count for _, count in sizes)
+                if sites is not None and definition.partition_by and not sizes:
+                    outcomes = _nothing_to_validate(definition)
+                elif engine == PANDAS:
+                    outcomes = _validated_on_frames(con, batch_definition, definition, sizes, chunk_cells, None)
+                else:
+                    outcomes = _validated_in_duckdb(con, batch_definition, definition, sizes, chunk_cells, rows)
+            finally:
+                con.execute(f"drop table if exists {_BATCH_TABLE}")
+            if all(outcome.success for outcome in outcomes):
+                break
     except Exception as exc:  # a query that cannot run is a failed gate, not a crash
         outcome = ExpectationOutcome(
             suite=definition.name,
@@ -468,10 +474,13 @@ def _nothing_to_validate(definition: SuiteDefinition) -> list[ExpectationOutcome
     ]
 
 
-def _materialize_batch(con, definition: SuiteDefinition, transfers, sites, narrow: bool = False) -> list[tuple[str, int]]:
+def _materialize_batch(
+    con, definition: SuiteDefinition, transfers, sites, narrow: bool = False, ordered: bool = True
+) -> list[tuple[str, int]]:
     """Run the suite's batch query once into a temporary table (rows of the given sites only, when
     `sites` is a list and the suite is partitioned) and return its partitions' row counts. A
-    `narrow` batch keeps only the columns the expectations and the failure reports read."""
+    `narrow` batch keeps only the columns the expectations and the failure reports read, and
+    without `ordered` its rows are not sorted by the query's ORDER BY."""
     query = definition.batch_query
     parameters = query_parameters(query, transfers)
     # rows without a site (partition NULL) are always validated: they belong to no one site
@@ -481,7 +490,11 @@ def _materialize_batch(con, definition: SuiteDefinition, transfers, sites, narro
         where = f"where {partition} in (select unnest($regenheart_sites::varchar[]))"
         parameters["regenheart_sites"] = ["", *sites]
         query = _own_table_scoped(query, definition.table, where)
-    columns = _read_columns(definition) if narrow else "*"
+    columns = "*"
+    if narrow:
+        read = _read_names(definition)
+        columns = _columns_named(read)
+        query = _without_unread_columns(con, query, read, ordered)
     con.execute(
         f"create or replace temporary table {_BATCH_TABLE} as "
         f"select {columns}, {partition} as {_PARTITION} from (\n{query}\n) as batch {where}",
@@ -490,13 +503,66 @@ def _materialize_batch(con, definition: SuiteDefinition, transfers, sites, narro
     return con.execute(f"select {_PARTITION}, count(*) from {_BATCH_TABLE} group by all order by all").fetchall()
 
 
-def _read_columns(definition: SuiteDefinition) -> str:
-    """The batch columns the expectations and the failure reports read (those the batch has: a
-    missing one is reported by the expectation that reads it)."""
+def _read_names(definition: SuiteDefinition) -> frozenset[str]:
+    """The batch columns the expectations and the failure reports read."""
     read = {*definition.id_columns}
     for expectation in definition.expectations:
         read.update(sql_checks.expectation_columns(expectation), (expectation.get("meta") or {}).get("show_columns") or ())
+    return frozenset(read)
+
+
+def _columns_named(read: frozenset[str]) -> str:
+    """The select list of the batch columns `read` (those the batch has: a missing one is reported
+    by the expectation that reads it)."""
     return f"columns(lambda name: name in ({', '.join(literal(c) for c in sorted(read))}))" if read else "*"
+
+
+def _without_unread_columns(con, query: str, read: frozenset[str], ordered: bool = True) -> str:
+    """The batch query without the derived columns of its final select list that no column in
+    `read` is: DuckDB drops an unused column but still runs the joins and subqueries behind it (the
+    code-list lookups, the exists-joins to dm). The same rows, in the same order, with the same
+    values in every column kept; without `ordered`, also without its final ORDER BY (when it has no
+    LIMIT), so the same rows unsorted. The query itself when it is not one plain SELECT or a kept
+    part of it (its filters, order, another column) refers to a dropped column."""
+    key = (query, read, ordered)
+    if key not in _narrowed_queries:
+        _narrowed_queries[key] = _narrowed(con, query, read, ordered)
+    return _narrowed_queries[key]
+
+
+_narrowed_queries: dict[tuple[str, frozenset[str], bool], str] = {}
+
+
+def _narrowed(con, query: str, read: frozenset[str], ordered: bool) -> str:
+    try:
+        tree = json.loads(con.execute("select json_serialize_sql(?)", [query]).fetchone()[0])
+        if tree.get("error") or len(tree["statements"]) != 1:
+            return query
+        node = tree["statements"][0]["node"]
+        if node.get("type") != "SELECT_NODE":
+            return query
+        kept = [e for e in node["select_list"] if e.get("class") == "STAR" or e.get("alias") in read]
+        dropped = {e.get("alias") for e in node["select_list"] if e not in kept}
+        if not dropped or "" in dropped or None in dropped:
+            return query
+        node["select_list"] = kept
+        if dropped & _column_references({k: v for k, v in node.items() if k != "cte_map"}):
+            return query
+        if not ordered and all(m.get("type") == "ORDER_MODIFIER" for m in node["modifiers"]):
+            node["modifiers"] = []
+        return con.execute("select json_deserialize_sql(?)", [json.dumps(tree)]).fetchone()[0]
+    except (duckdb.Error, KeyError, TypeError, ValueError):
+        return query
+
+
+def _column_references(tree: Any) -> set[str]:
+    """Every column name a serialized SQL expression tree refers to (by its last part)."""
+    if isinstance(tree, list):
+        return {name for item in tree for name in _column_references(item)}
+    if not isinstance(tree, dict):
+        return set()
+    names = {tree["column_names"][-1]} if tree.get("class") == "COLUMN_REF" and tree.get("column_names") else set()
+    return names.union(*(_column_references(value) for value in tree.values()))
 
 
 def _own_table_scoped(query: str, table: str, where: str) -> str:
