@@ -206,7 +206,7 @@ def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, 
         return None, 0, []
     text_width = {c.name: c.width for c in plan.columns if c.width}
     codelisted = [v.name for v in dataset.variables if v.codelist]
-    fact = DatasetFacts(dataset, columns, measure(con, dataset.table, columns, text_width, codelisted), text_width)
+    fact = DatasetFacts(dataset, columns, measure(con, dataset.table, columns, codelisted), text_width)
     results = result_columns(dataset, columns)
     if dataset.test_code and results:
         fact.tests = measure_test_codes(con, qualified(SDTM_SCHEMA, dataset.table), dataset.test_code, results)
@@ -312,7 +312,7 @@ def _check_variable(checks, ds: Dataset, column: Column, item, xpt_var, json_col
                      f"type: define.xml {dtype}, JSON {json_col['dataType']}")
     if dtype == "text":
         length = int(item.get("Length") or 0)
-        longest = min(fact.measures.text_bytes.get(name, 0), 200)
+        longest = fact.text_width.get(name, 0)
         checks.check(C.AGREEMENT, xpt_var is not None and length == xpt_var.length >= max(longest, 1), ds.name, name,
                      f"length: define.xml {length}, XPT {xpt_var.length if xpt_var else None}, longest value {longest} bytes")
         if json_col is not None:

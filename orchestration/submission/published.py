@@ -105,20 +105,18 @@ def sorted_rows(table: str, order: list[str], schema: str = SDTM_SCHEMA) -> str:
 
 @dataclass(frozen=True)
 class Measures:
-    """What define.xml says of the values: per column the longest text in bytes, digits of numbers,
-    whether an ISO 8601 value has a time; the distinct values of the codelist columns."""
+    """What define.xml says of the values besides text lengths (the XPT widths): digits of
+    numbers, whether an ISO 8601 value has a time; the distinct values of the codelist columns."""
     rows: int
-    text_bytes: dict[str, int]
     number_digits: dict[str, int]  # integer / float: the most digits (Length)
     decimals: dict[str, int]  # float: the most decimals (SignificantDigits)
     has_time: dict[str, bool]
     values: dict[str, set[str]]
 
 
-def measure(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], text_width: dict[str, int],
-            codelist_columns: list[str], schema: str = SDTM_SCHEMA) -> Measures:
-    """`text_width`: each text column's width in bytes, measured for the XPT file (define.xml's
-    Length is that width). Numbers are measured on their distinct values (few, next to the rows)."""
+def measure(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], codelist_columns: list[str],
+            schema: str = SDTM_SCHEMA) -> Measures:
+    """Numbers are measured on their distinct values (few, next to the rows)."""
     source = qualified(schema, table)
     parts, keys = ["count(*)"], []
     for c in columns:
@@ -137,23 +135,28 @@ def measure(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], t
         if c.kind == "integer":
             found["decimals"][c.name] = 0
         elif c.kind == "float":
-            shown = _number_text("v")
             found["number_digits"][c.name], found["decimals"][c.name] = con.execute(
-                f"SELECT coalesce(max(length(ltrim(split_part({shown}, '.', 1), '-')) + length(rtrim(split_part({shown}, '.', 2), '0'))), 1), "
-                f"coalesce(max(length(rtrim(split_part({shown}, '.', 2), '0'))), 0) "
-                f"FROM (SELECT DISTINCT {identifier(c.name)} AS v FROM {source})").fetchone()
+                f"SELECT {_DIGITS_AND_DECIMALS} FROM (SELECT DISTINCT {identifier(c.name)} AS v FROM {source})").fetchone()
     values = {}
     for name in codelist_columns:
         values[name] = {str(v) for (v,) in con.execute(
             f"SELECT DISTINCT {identifier(name)} FROM {source} WHERE {identifier(name)} IS NOT NULL").fetchall()}
-    text_bytes = {c.name: text_width.get(c.name, 0) for c in columns if c.kind == "text"}
-    return Measures(row[0], text_bytes, found["number_digits"], found["decimals"], found["has_time"], values)
+    return Measures(row[0], found["number_digits"], found["decimals"], found["has_time"], values)
 
 
 def _number_text(quoted: str) -> str:
     """A number as plain decimal text (no exponent), for counting its digits; NULL when it has no
     such text (infinite, or beyond DECIMAL(38, 10))."""
     return f"try_cast({quoted} AS DECIMAL(38, 10))::VARCHAR"
+
+
+_SHOWN = _number_text("v")
+# aggregates over the numbers `v`: the most digits (at least 1) and the most decimals (define.xml's
+# Length and SignificantDigits)
+_DIGITS_AND_DECIMALS = (
+    f"coalesce(max(length(ltrim(split_part({_SHOWN}, '.', 1), '-')) + length(rtrim(split_part({_SHOWN}, '.', 2), '0'))), 1), "
+    f"coalesce(max(length(rtrim(split_part({_SHOWN}, '.', 2), '0'))), 0)"
+)
 
 
 @dataclass(frozen=True)
@@ -182,11 +185,8 @@ def measure_test_codes(con, source: str, test_code: str, columns: list[Column]) 
     for c in columns:
         if c.kind == "text":
             continue
-        shown = _number_text("v")
         for code, digits, places in con.execute(
-            f"SELECT code, coalesce(max(length(ltrim(split_part({shown}, '.', 1), '-')) + length(rtrim(split_part({shown}, '.', 2), '0'))), 1), "
-            f"coalesce(max(length(rtrim(split_part({shown}, '.', 2), '0'))), 0) "
-            f"FROM (SELECT DISTINCT {tc} AS code, {identifier(c.name)} AS v FROM {source} WHERE {tc} IS NOT NULL) GROUP BY code"
+            f"SELECT code, {_DIGITS_AND_DECIMALS} FROM (SELECT DISTINCT {tc} AS code, {identifier(c.name)} AS v FROM {source} WHERE {tc} IS NOT NULL) GROUP BY code"
         ).fetchall():
             length[(code, c.name)], decimals[(code, c.name)] = digits, places
     return TestCodeMeasures(codes, length, decimals)
