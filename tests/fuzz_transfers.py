@@ -1074,7 +1074,7 @@ def _m_manifest_odd_valid(d: _Draft):
         d.manifest_edits.append(lambda m: [e.__setitem__("sha256", e["sha256"].upper()) for e in m["files"]
                                            if isinstance(e, dict) and isinstance(e.get("sha256"), str)])
     elif kind == "pretty":
-        d.manifest_text.append(lambda text: text.replace("\n", "\r\n").replace("  ", "\t"))
+        d.manifest_text.append(_tab_indented_crlf)
     elif kind == "padding":  # under the 1 MiB a manifest may take
         d.manifest_edits.append(lambda m: m.__setitem__("comment", "x" * 700_000))
     elif kind == "key-order":
@@ -1087,6 +1087,14 @@ def _m_manifest_odd_valid(d: _Draft):
             deep = [deep]
         d.manifest_edits.append(lambda m: m.__setitem__("deep", deep))
     return kind, LOAD
+
+
+def _tab_indented_crlf(text: str) -> str:
+    """Tabs for json.dumps' two-space indents, CRLF line ends; only at line starts, since a string
+    value may hold spaces of its own (json.dumps escapes newlines in strings, so a line start is
+    never inside one)."""
+    lines = text.split("\n")
+    return "\r\n".join("\t" * ((len(line) - len(line.lstrip(" "))) // 2) + line.lstrip(" ") for line in lines)
 
 
 @_mutation("manifest-claims", 5, 2)
