@@ -222,3 +222,27 @@ def test_the_dataset_json_check_reads_the_head_and_the_tail_of_a_file(tmp_path):
     assert "comma.json: not one JSON document" in " ".join(_checked_json(path, size + 1, len(rows)))
     empty = tmp_path / "empty.json"
     assert _checked_json(empty, _rows_file(empty, []), 0) == []
+
+
+def test_a_large_subject_dataset_is_read_in_parts_that_are_the_whole_in_order(monkeypatch):
+    """Parts cut between subjects, each sorted: one after the other, the rows of one sort of the
+    table; a table with a second STUDYID, a missing USUBJID, or another leading key is one part."""
+    from orchestration.submission import published
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA sdtm")
+    con.execute("""CREATE TABLE sdtm.qs AS SELECT 'S' AS STUDYID, 'S-' || (i % 7) AS USUBJID,
+                   ['B', 'A', NULL][i % 3 + 1] AS QSTESTCD, i AS QSSEQ FROM range(60) t(i)""")
+    order = ["STUDYID", "USUBJID", "QSTESTCD", "QSSEQ"]
+    whole = con.execute(published.sorted_parts(con, "qs", order)[0]).fetchall()
+    monkeypatch.setattr(published, "PART_ROWS", 20)
+    parts = published.sorted_parts(con, "qs", order)
+    assert len(parts) == 4  # 60 rows of 7 subjects (9 or 8 each), at most 20 a part but a subject whole
+    rows = [row for part in parts for row in con.execute(part).fetchall()]
+    assert rows == whole and len(whole) == 60
+    assert [r[1] for r in rows[:9]] == ["S-0"] * 9 and rows[0][2] is None  # missing first
+    assert len(published.sorted_parts(con, "qs", ["STUDYID", "QSTESTCD"])) == 1
+    con.execute("UPDATE sdtm.qs SET STUDYID = 'T' WHERE QSSEQ = 5")
+    assert len(published.sorted_parts(con, "qs", order)) == 1
+    con.execute("UPDATE sdtm.qs SET STUDYID = 'S', USUBJID = NULL WHERE QSSEQ = 5")
+    assert len(published.sorted_parts(con, "qs", order)) == 1

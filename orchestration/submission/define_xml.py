@@ -56,7 +56,7 @@ class DatasetFacts:
     """What the data say of one dataset, for its define.xml entries."""
     dataset: Dataset
     columns: list[Column]  # the published table's, in order
-    measures: Measures
+    measures: Measures | None  # None until measured (the package measures once the files are written)
     text_width: dict[str, int]  # text column -> its XPT width in bytes (Length)
     tests: TestCodeMeasures | None = None
     result_columns: list[Column] = field(default_factory=list)

@@ -36,7 +36,7 @@ from orchestration.submission.define_xml import (
 from orchestration.submission.folder_swap import replace_folder, staging_folder
 from orchestration.submission.metadata import Dataset, Metadata, load_metadata
 from orchestration.submission.published import (
-    SDTM_SCHEMA, Column, measure, measure_test_codes, open_published, published_tables, sorted_rows,
+    SDTM_SCHEMA, Column, Measures, TestCodeMeasures, measure, measure_test_codes, open_published, published_tables, sorted_parts,
     table_columns,
 )
 from orchestration.submission.terminology import load_terminology
@@ -172,16 +172,51 @@ def _rows(con, dataset: Dataset) -> int:
 
 def _write_datasets(con, datasets: list[Dataset], rows: dict[str, int], sdtm: Path, build, created: datetime,
                     checks: C.Checks, say) -> dict[str, tuple]:
-    """Each dataset's files, DATASET_WRITERS at a time, the largest first: much of a dataset's time
-    is DuckDB making its rows' text on one thread and the disk taking them, so a second dataset
-    keeps the other core busy. Each writer reads through a cursor of its own."""
-    def write(dataset: Dataset) -> tuple:
+    """Each dataset's files, DATASET_WRITERS at a time, the largest first, then what define.xml
+    says of each dataset's values: much of a dataset's time is DuckDB making its rows' text on one
+    thread and the disk taking them, so a second dataset keeps the other core busy, and the
+    measuring is done by whichever writer is free, not on the largest dataset's way. Each task
+    reads through a cursor of its own."""
+    def on_cursor(task, dataset: Dataset):
         with con.cursor() as cursor:
-            return _write_dataset(cursor, dataset, sdtm, build, created, checks, say)
+            return task(cursor, dataset)
+
+    def write(cursor, dataset: Dataset):
+        return _write_dataset(cursor, dataset, sdtm, build, created, checks, say)
 
     largest_first = sorted(datasets, key=lambda d: -rows[d.name])
     with ThreadPoolExecutor(max_workers=DATASET_WRITERS) as pool:
-        return {dataset.name: result for dataset, result in zip(largest_first, pool.map(write, largest_first))}
+        writing = [pool.submit(on_cursor, write, dataset) for dataset in largest_first]
+        measuring = [pool.submit(on_cursor, _measure, dataset) for dataset in largest_first]
+        written = {dataset.name: task.result() for dataset, task in zip(largest_first, writing)}
+        for task in measuring:
+            fact = written[task.result().dataset.name][0]
+            if fact is not None:
+                _add_measures(fact, task.result())
+    return written
+
+
+@dataclass
+class _Measured:
+    dataset: Dataset
+    measures: Measures
+    result_columns: list[Column]
+    tests: TestCodeMeasures | None = None
+
+
+def _measure(con, dataset: Dataset) -> _Measured:
+    columns = table_columns(con, dataset.table)
+    codelisted = [v.name for v in dataset.variables if v.codelist]
+    found = _Measured(dataset, measure(con, dataset.table, columns, codelisted), result_columns(dataset, columns))
+    if dataset.test_code and found.result_columns:
+        found.tests = measure_test_codes(con, qualified(SDTM_SCHEMA, dataset.table), dataset.test_code, found.result_columns)
+    return found
+
+
+def _add_measures(fact: DatasetFacts, measured: _Measured) -> None:
+    fact.measures = measured.measures
+    if measured.tests is not None:
+        fact.tests, fact.result_columns = measured.tests, measured.result_columns
 
 
 def _sort_order(dataset: Dataset, columns: list[str]) -> list[str]:
@@ -205,12 +240,7 @@ def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, 
         checks.check(C.METADATA, False, dataset.name, "", str(exc))
         return None, 0, []
     text_width = {c.name: c.width for c in plan.columns if c.width}
-    codelisted = [v.name for v in dataset.variables if v.codelist]
-    fact = DatasetFacts(dataset, columns, measure(con, dataset.table, columns, codelisted), text_width)
-    results = result_columns(dataset, columns)
-    if dataset.test_code and results:
-        fact.tests = measure_test_codes(con, qualified(SDTM_SCHEMA, dataset.table), dataset.test_code, results)
-        fact.result_columns = results
+    fact = DatasetFacts(dataset, columns, None, text_width)  # measures: _measure, once every file is written
     json_columns = [
         JsonColumn(item_oid(dataset, c.name), c.name, dataset.variable(c.name).label, json_data_type(c),
                    text_width.get(c.name) if c.kind == "text" else None,
@@ -222,14 +252,15 @@ def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, 
         created=created.strftime("%Y-%m-%dT%H:%M:%S"), db_modified=build.modified.rstrip("Z"),
         metadata_version_oid=METADATA_VERSION_OID, source_version=_version(), originator=ORIGINATOR,
     )
-    source = sorted_rows(dataset.table, _sort_order(dataset, [c.name for c in columns]))
+    parts = sorted_parts(con, dataset.table, _sort_order(dataset, [c.name for c in columns]))
     with (XptRecords(sdtm / f"{dataset.file_stem}.xpt", plan, labels) as xpt,
           DatasetJsonRows(sdtm / f"{dataset.file_stem}.json", columns, header, json_columns,
                           frozenset(c.name for c in plan.columns if c.truncated)) as rows,
           con.cursor() as reader):
-        for batch in reader.sql(f"SELECT {xpt.select}, {rows.select} FROM {source}").to_arrow_reader(ROWS_PER_CHUNK):
-            xpt.write(batch)
-            rows.write(batch)
+        for source in parts:
+            for batch in reader.sql(f"SELECT {xpt.select}, {rows.select} FROM {source}").to_arrow_reader(ROWS_PER_CHUNK):
+                xpt.write(batch)
+                rows.write(batch)
     fact.json_bytes = rows.bytes
     checks.check(C.AGREEMENT, xpt.rows == rows.rows == plan.rows, dataset.name, "",
                  f"rows: {plan.rows} in the data, {xpt.rows} in the XPT file, {rows.rows} in the JSON file")

@@ -95,12 +95,45 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = SDTM
     ).fetchall()]
 
 
-def sorted_rows(table: str, order: list[str], schema: str = SDTM_SCHEMA) -> str:
-    """SQL of the table's rows in SDTM order (its keys, --SEQ; missing first): the XPT and the
-    Dataset-JSON file are written from one read of it, so their rows are the same rows in the same
-    order."""
-    ordering = ", ".join(f"{identifier(c)} NULLS FIRST" for c in order)
-    return f"(SELECT * FROM {qualified(schema, table)} ORDER BY {ordering})"
+PART_ROWS = 1_000_000
+_SUBJECT_ORDER = ["STUDYID", "USUBJID"]
+
+
+def sorted_parts(con: duckdb.DuckDBPyConnection, table: str, order: list[str], schema: str = SDTM_SCHEMA) -> list[str]:
+    """SQL of the table's rows in SDTM order (its keys, --SEQ; missing first), as consecutive
+    parts: the XPT and the Dataset-JSON file are written from one read of each part, in turn, so
+    their rows are the same rows in the same order.
+
+    A subject dataset (sorted by STUDYID, USUBJID first) of more than PART_ROWS records, with one
+    STUDYID and no USUBJID missing, is cut between subjects into parts of about PART_ROWS records:
+    one part after the other is then the whole table in order, and each part's sort fits in
+    memory. One sort of all of QS (11.9 M records at 50 x 2,000) spilled to disk under the
+    memory limit, and cost a fifth more CPU than its parts (measured). Any other table is one part."""
+    source, ordering = qualified(schema, table), ", ".join(f"{identifier(c)} NULLS FIRST" for c in order)
+    whole = [f"(SELECT * FROM {source} ORDER BY {ordering})"]
+    if order[:2] != _SUBJECT_ORDER:
+        return whole
+    studies, no_study, total = con.execute(
+        f"SELECT count(DISTINCT STUDYID), count(*) FILTER (WHERE STUDYID IS NULL), count(*) FROM {source}").fetchone()
+    if total <= PART_ROWS or studies != 1 or no_study:
+        return whole
+    subjects = con.execute(f"SELECT USUBJID, count(*) FROM {source} GROUP BY USUBJID ORDER BY USUBJID NULLS FIRST").fetchall()
+    if subjects[0][0] is None:
+        return whole
+    starts, rows = [], 0  # the first USUBJID of every part but the first
+    for subject, records in subjects:
+        if rows and rows + records > PART_ROWS:
+            starts.append(subject)
+            rows = 0
+        rows += records
+    bounds = zip([None, *starts], [*starts, None])
+    return [f"(SELECT * FROM {source} WHERE {_subject_range(low, high)} ORDER BY {ordering})" for low, high in bounds]
+
+
+def _subject_range(low: str | None, high: str | None) -> str:
+    """USUBJID in [low, high), compared as ORDER BY compares them (byte by byte)."""
+    parts = [f"USUBJID >= {literal(low)}" if low is not None else "", f"USUBJID < {literal(high)}" if high is not None else ""]
+    return " AND ".join(p for p in parts if p) or "true"
 
 
 @dataclass(frozen=True)
