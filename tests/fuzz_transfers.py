@@ -126,6 +126,7 @@ class _Draft:
     unlisted: list[tuple[str, tuple]] = field(default_factory=list)  # (name, node) not in the manifest
     extra_listed: list[tuple[dict, tuple | bytes | None]] = field(default_factory=list)  # (entry, content)
     manifest_edits: list[Callable[[dict], None]] = field(default_factory=list)
+    manifest_fields_edited: set[str] = field(default_factory=set)  # top-level fields an edit sets or removes
     manifest_text: list[Callable[[str], str]] = field(default_factory=list)  # rewrites of the JSON text
     manifest_bytes: bytes | None = None  # replaces manifest.json whole
     manifest_node: tuple | None = None  # manifest.json as something else than a regular file
@@ -148,6 +149,14 @@ class _Draft:
         everything: `?` then), and a UTF-8 BOM's bytes in front when it has one, whatever the encoding."""
         data = text.encode(self.encoding, "surrogateescape") if f.encoding is None else text.encode(f.encoding, "replace")
         return (b"\xef\xbb\xbf" if f.bom else b"") + data
+
+    def edit_fields(self, *names: str) -> bool:
+        """Whether the manifest's `names` are still as written, claiming them for this mutation's edit:
+        a second edit of a field would overwrite the first and the first's expectation with it."""
+        if self.manifest_fields_edited.intersection(names):
+            return False
+        self.manifest_fields_edited.update(names)
+        return True
 
     def pick_domain(self, *, with_rows: bool = False, regular: bool = True) -> str | None:
         domains = [d for d, f in self.files.items() if (not with_rows or f.rows) and (not regular or f.node is None)]
@@ -951,6 +960,8 @@ def _m_manifest_field(d: _Draft):
     value = _random_json(d.rng)
     if name == "encoding" and d.rng.random() < 0.3:
         value = d.rng.choice([d.encoding.upper(), d.encoding.title(), "utf8", "UTF-16", "latin-1", "koi8-r", " utf-8"])
+    if not d.edit_fields(name):
+        return None
     d.manifest_edits.append(lambda m: m.__setitem__(name, value))
     return f"{name}={_short(repr(value))}", _field_expectation(d, name, value)
 
@@ -958,6 +969,8 @@ def _m_manifest_field(d: _Draft):
 @_mutation("manifest-missing-field", 5, 1)
 def _m_manifest_missing(d: _Draft):
     names = d.rng.sample(list(dts.MANIFEST_FIELDS), d.rng.randint(1, 3))
+    if not d.edit_fields(*names):
+        return None
     d.manifest_edits.append(lambda m: [m.pop(n, None) for n in names])
     return ", ".join(names), REJECT
 
@@ -1103,14 +1116,20 @@ def _m_manifest_claims(d: _Draft):
     kind = d.rng.choice(["encoding", "delimiter", "decimal"])
     if kind == "encoding":
         claim = {"utf-8": "cp1251", "cp1251": "utf-8"}[d.encoding]
+        if not d.edit_fields("encoding"):
+            return None
         readable = all(_decodes(d.bytes_of(x), claim) for x, f in d.files.items() if f.node is None)
         d.manifest_edits.append(lambda m: m.__setitem__("encoding", claim))
         return f"encoding {claim} for {d.encoding} files", EITHER if readable else REJECT
     if kind == "delimiter":
         claim = {",": ";", ";": ","}[d.delimiter]
+        if not d.edit_fields("delimiter"):
+            return None
         d.manifest_edits.append(lambda m: m.__setitem__("delimiter", claim))
         return f"delimiter {claim!r} for {d.delimiter!r} files", REJECT
     claim = {".": ",", ",": "."}[d.decimal]
+    if not d.edit_fields("decimal_separator"):
+        return None
     d.manifest_edits.append(lambda m: m.__setitem__("decimal_separator", claim))
     # `,` decimals need `;`; `.` decimals read `27,5` as no number: a data issue, not a rejection
     return f"decimal separator {claim!r} for {d.decimal!r} numbers", LOAD if d.delimiter == ";" else REJECT
