@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from orchestration.sql import identifier, literal, qualified
 PUBLISHED_SCHEMAS = ("marts", "history", "sdtm")
 STORAGE_VERSION = "v1.2.0"
 _PARTIAL_MARK = ".publishing-"
+COPY_WORKERS = 2
 
 
 def build_database_path(published: Path) -> Path:
@@ -72,25 +74,31 @@ def publish(build: duckdb.DuckDBPyConnection, published: Path, sites: list[str] 
 
 def _copy_tables(build: duckdb.DuckDBPyConnection, partial: Path, sites: list[str] | None) -> dict[str, int]:
     """Every published table into `partial` (a new file), or, with `sites`, into a copy of the
-    published file: those sites' rows and the tables without a site. Row counts by table."""
+    published file: those sites' rows and the tables without a site. Row counts by table.
+
+    COPY_WORKERS tables are copied at a time, the largest first, each on a cursor of its own:
+    DuckDB compresses a table's columns as it writes them, which keeps one table's copy from
+    using every core."""
     alias = "publication"
     options = "" if sites is not None else f" (STORAGE_VERSION '{STORAGE_VERSION}')"
     build.execute(f"ATTACH {literal(partial)} AS {identifier(alias)}{options}")
-    tables: dict[str, int] = {}
     database = build.execute("SELECT current_database()").fetchone()[0]
     try:
-        for schema, table in _published_tables(build):
-            source, target = qualified(schema, table), qualified(alias, schema, table)
-            columns = _columns(build, database, schema, table)
-            site = _site_expression([name for name, _ in columns]) if sites is not None else None
-            if site is not None and columns == _columns(build, alias, schema, table):
-                scope = f"{site} IN (SELECT unnest(?::VARCHAR[]))"
-                build.execute(f"DELETE FROM {target} WHERE {scope}", [sites])
-                build.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {scope}", [sites])
-            else:
-                build.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified(alias, schema)}")
-                build.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
-            tables[f"{schema}.{table}"] = build.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        published = _published_tables(build)
+        for schema in sorted({schema for schema, _ in published}):
+            build.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified(alias, schema)}")
+        sizes = dict(((s, t), n) for s, t, n in build.execute(
+            "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall())
+
+        def copy(schema_table: tuple[str, str]) -> int:
+            with build.cursor() as cursor:
+                return _copy_table(cursor, database, alias, *schema_table, sites)
+
+        largest_first = sorted(published, key=lambda st: -(sizes.get(st) or 0))
+        with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
+            counts = dict(zip(largest_first, pool.map(copy, largest_first)))
+        tables = {f"{schema}.{table}": counts[(schema, table)] for schema, table in published}
         if sites is not None:
             for schema, table in _published_tables(build, alias):
                 if f"{schema}.{table}" not in tables:  # gone from the build database
@@ -98,6 +106,21 @@ def _copy_tables(build: duckdb.DuckDBPyConnection, partial: Path, sites: list[st
     finally:
         build.execute(f"DETACH {identifier(alias)}")
     return tables
+
+
+def _copy_table(build, database: str, alias: str, schema: str, table: str, sites: list[str] | None) -> int:
+    """One table into the publication: with `sites`, their rows again (a table without a site, or
+    whose columns changed, whole); its row count there."""
+    source, target = qualified(schema, table), qualified(alias, schema, table)
+    columns = _columns(build, database, schema, table)
+    site = _site_expression([name for name, _ in columns]) if sites is not None else None
+    if site is not None and columns == _columns(build, alias, schema, table):
+        scope = f"{site} IN (SELECT unnest(?::VARCHAR[]))"
+        build.execute(f"DELETE FROM {target} WHERE {scope}", [sites])
+        build.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {scope}", [sites])
+    else:
+        build.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
+    return build.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
 
 
 def _published_tables(con: duckdb.DuckDBPyConnection, database: str | None = None) -> list[tuple[str, str]]:

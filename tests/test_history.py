@@ -235,3 +235,35 @@ def test_a_site_historised_at_once_equals_its_transfers_replayed_one_by_one(audi
             replayed = _history_tables(con)
         assert sum(len(rows) for rows in at_once.values()) > 20
         assert replayed == at_once
+
+
+def test_sites_historised_in_parts_equal_one_query_over_them_all(tmp_path, monkeypatch):
+    """A first build historises each file a few sites at a time (HISTORY_PART_ROWS raw rows): the
+    same versions, inserted in the same order, as one query over every site (three sites, each
+    with KZ70's three transfers: a decimal-comma one, a correction, a deletion, an addition)."""
+    from orchestration import history
+
+    landing, sites = tmp_path / "landing", ["KZ71", "KZ72", "KZ73"]
+    for site in sites:
+        for extract in (T1, T2, T3):
+            comma = extract == T2
+            rows = {d: [dict(r, SUBJID="001") for r in records] for d, records in _rows(extract).items()}
+            write_transfer(landing, site, extract, rows, delimiter=";" if comma else ",",
+                           decimal_separator="," if comma else ".")
+    with duckdb.connect(str(tmp_path / "build.duckdb")) as con:
+        ingest_new_transfers(con, landing)
+        historise_new_transfers(con)
+        one_query = _history_tables_as_stored(con)
+        monkeypatch.setattr(history, "HISTORY_PART_ROWS", 1)  # every site a part of its own
+        assert history._site_parts(con, "echo", sites) == [[site] for site in sites]
+        rebuild_history(con)
+        in_parts = _history_tables_as_stored(con)
+    assert len(one_query["echo"]) == 3 * 7  # per site: ECA 1 (27,5 is 27.5), ECB 3, ECD, ECE, ECN 1 each
+    assert in_parts == one_query
+
+
+def _history_tables_as_stored(con):
+    tables = [t for (t,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'history' AND table_name <> 'transfers' ORDER BY 1"
+    ).fetchall()]
+    return {t: con.execute(f"SELECT * FROM history.{t}").fetchall() for t in tables}
