@@ -209,8 +209,8 @@ def _historise_sites(con, by_site: dict[str, list[str]], report: HistoryReport, 
 def _historise_file_in_parts(con, domain: str, by_site: dict[str, list[str]]) -> tuple[int, int]:
     """The sites' versions of the file, a few sites at a time: every step of the query is by site,
     so parts of sites in site order insert the versions and the order of one query over all of
-    them, while each part's windows and sort fit in memory (one query over 50 sites x 2,000
-    subjects spilled to disk and took 1.5 times as long per row as over 10 sites)."""
+    them, while each part's windows and sort stay small (one query over 50 sites x 2,000 subjects
+    took 1.5 times as long per row as one over 10 sites)."""
     opened = closed = 0
     for part in _site_parts(con, domain, sorted(by_site)):
         more_opened, more_closed = _historise_file_at_once(con, domain, {site: by_site[site] for site in part})

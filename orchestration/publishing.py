@@ -84,21 +84,17 @@ def _copy_tables(build: duckdb.DuckDBPyConnection, partial: Path, sites: list[st
     build.execute(f"ATTACH {literal(partial)} AS {identifier(alias)}{options}")
     database = build.execute("SELECT current_database()").fetchone()[0]
     try:
-        published = _published_tables(build)
-        for schema in sorted({schema for schema, _ in published}):
+        largest_first = _published_tables(build, largest_first=True)
+        for schema in sorted({schema for schema, _ in largest_first}):
             build.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified(alias, schema)}")
-        sizes = dict(((s, t), n) for s, t, n in build.execute(
-            "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() WHERE database_name = current_database()"
-        ).fetchall())
 
         def copy(schema_table: tuple[str, str]) -> int:
             with build.cursor() as cursor:
                 return _copy_table(cursor, database, alias, *schema_table, sites)
 
-        largest_first = sorted(published, key=lambda st: -(sizes.get(st) or 0))
         with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
             counts = dict(zip(largest_first, pool.map(copy, largest_first)))
-        tables = {f"{schema}.{table}": counts[(schema, table)] for schema, table in published}
+        tables = {f"{schema}.{table}": counts[(schema, table)] for schema, table in sorted(counts)}
         if sites is not None:
             for schema, table in _published_tables(build, alias):
                 if f"{schema}.{table}" not in tables:  # gone from the build database
@@ -123,11 +119,14 @@ def _copy_table(build, database: str, alias: str, schema: str, table: str, sites
     return build.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
 
 
-def _published_tables(con: duckdb.DuckDBPyConnection, database: str | None = None) -> list[tuple[str, str]]:
+def _published_tables(
+    con: duckdb.DuckDBPyConnection, database: str | None = None, *, largest_first: bool = False
+) -> list[tuple[str, str]]:
+    size_first = "estimated_size DESC, " if largest_first else ""
     return con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = coalesce(?, current_database()) AND schema_name IN (SELECT unnest(?::VARCHAR[])) "
-        "ORDER BY schema_name, table_name",
+        f"ORDER BY {size_first}schema_name, table_name",
         [database, list(PUBLISHED_SCHEMAS)],
     ).fetchall()
 
