@@ -167,3 +167,36 @@ def test_an_incremental_build_tests_the_rebuilt_sites_rows_and_dbt_test_every_ro
     tested = run_dbt(copy, "test", "--select", "adeff")
     assert tested.returncode == 1
     assert "FAIL 1 accepted_values_adeff_STUDYID__NCT04325594" in tested.stdout
+
+
+def test_the_published_sdtm_rows_are_in_the_packages_order_site_by_site(refreshed, dbt_manifest):
+    """The changed site's rows were published again after the unchanged site's: the package reads
+    every subject dataset as stored, the sites' blocks in USUBJID order, and gets the rows of one
+    sort of the table, checked row by row (the models insert their rows in that order)."""
+    from orchestration.dbt_manifest import MANIFEST_PATH
+    from orchestration.submission.metadata import load_metadata
+    from orchestration.submission.package import OrderCheck, _sort_order
+    from orchestration.submission.published import open_published, stored_parts, table_columns
+
+    warehouse, *_ = refreshed
+    con, _ = open_published(warehouse)
+    with con:
+        first_rows = dict(con.execute(
+            "SELECT split_part(USUBJID, '-', 2), min(rowid) FROM sdtm.qs GROUP BY ALL").fetchall())
+        assert first_rows[UNCHANGED] < first_rows[CHANGED]  # stored KZ81 first, read KZ80 first
+        read_as_stored = []
+        for table, dataset in sorted(load_metadata(MANIFEST_PATH).datasets.items()):
+            order = _sort_order(dataset, [c.name for c in table_columns(con, table)])
+            parts = stored_parts(con, table, order)
+            if parts is None:
+                continue
+            in_order = OrderCheck(order)
+            rows = []
+            for part in parts:
+                for batch in con.cursor().sql(f"SELECT *, {in_order.select} FROM {part}").to_arrow_reader(3):
+                    in_order.check(batch)
+                    rows += [tuple(row.values()) for row in batch.drop_columns([OrderCheck.COLUMN]).to_pylist()]
+            ordering = ", ".join(f'"{c}" NULLS FIRST' for c in order)
+            assert rows == con.execute(f"SELECT * FROM sdtm.{table} ORDER BY {ordering}").fetchall(), table
+            read_as_stored.append(table)
+    assert read_as_stored == ["ae", "cv", "dm", "ds", "ex", "ft", "lb", "qs", "rs", "se", "sv"]

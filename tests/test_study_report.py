@@ -9,7 +9,8 @@ import duckdb
 import pytest
 from scipy import stats
 
-from orchestration.reporting import REPORT_NAME, report_outline, report_plots, write_study_report
+from orchestration.reporting.markup import report_outline, report_plots
+from orchestration.reporting.study_report import REPORT_NAME, write_study_report
 from orchestration.reporting.confidence import mean_interval
 
 PLOTS = ["trajectory-LVEFECHO", "trajectory-NTPROBNP", "change-LVEFECHO", "forest-change", "nyha-by-visit",

@@ -246,3 +246,65 @@ def test_a_large_subject_dataset_is_read_in_parts_that_are_the_whole_in_order(mo
     assert len(published.sorted_parts(con, "qs", order)) == 1
     con.execute("UPDATE sdtm.qs SET STUDYID = 'S', USUBJID = NULL WHERE QSSEQ = 5")
     assert len(published.sorted_parts(con, "qs", order)) == 1
+
+
+def _read(con, parts: list[str], in_order=None, batch_rows: int = 4) -> list[tuple]:
+    """The rows of `parts`, one after the other, in batches of `batch_rows` checked by `in_order`."""
+    rows = []
+    select = "*" + (f", {in_order.select}" if in_order else "")
+    for part in parts:
+        with con.cursor() as reader:
+            for batch in reader.sql(f"SELECT {select} FROM {part}").to_arrow_reader(batch_rows):
+                if in_order:
+                    in_order.check(batch)
+                rows += [tuple(v for k, v in row.items() if k != "record_order") for row in batch.to_pylist()]
+    return rows
+
+
+def test_rows_stored_in_order_per_site_are_read_as_stored_in_parts_that_are_the_whole_in_order(monkeypatch):
+    """Site B's rows stored first, then site A's (an incremental publication appends a changed
+    site): two blocks, read A's first, unsorted, in parts of at most PART_ROWS rows, are the rows of
+    one sort of the table. A subject's rows in two places, or more blocks than STORED_RANGES: None."""
+    from orchestration.submission import package, published
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA sdtm")
+    order = ["STUDYID", "USUBJID", "QSTESTCD", "QSSEQ"]
+    by_order = "ORDER BY STUDYID, USUBJID, QSTESTCD NULLS FIRST, QSSEQ"
+    rows = "SELECT 'S' AS STUDYID, 'S-{site}-' || (i % 3) AS USUBJID, ['B', 'A', NULL][i % 3 + 1] AS QSTESTCD, i AS QSSEQ FROM range(12) t(i)"
+    con.execute(f"CREATE TABLE sdtm.qs AS {rows.format(site='B')} {by_order}")
+    con.execute(f"INSERT INTO sdtm.qs {rows.format(site='A')} {by_order}")
+    whole = con.execute(f"SELECT * FROM sdtm.qs {by_order}").fetchall()
+    parts = published.stored_parts(con, "qs", order)
+    assert parts == ['(SELECT * FROM "sdtm"."qs" WHERE rowid BETWEEN 12 AND 23)',
+                     '(SELECT * FROM "sdtm"."qs" WHERE rowid BETWEEN 0 AND 11)']
+    assert _read(con, parts, package.OrderCheck(order)) == whole and len(whole) == 24
+    monkeypatch.setattr(published, "PART_ROWS", 5)
+    assert len(published.stored_parts(con, "qs", order)) == 6  # 12 rows a site: 5 + 5 + 2, twice
+    assert _read(con, published.stored_parts(con, "qs", order)) == whole
+    monkeypatch.setattr(published, "STORED_RANGES", 1)
+    assert published.stored_parts(con, "qs", order) is None
+    monkeypatch.setattr(published, "STORED_RANGES", 1_000)
+    assert published.stored_parts(con, "qs", ["STUDYID", "QSTESTCD"]) is None  # not a subject dataset
+    con.execute("INSERT INTO sdtm.qs VALUES ('S', 'S-A-0', 'B', 99)")  # subject S-A-0 now in two places
+    assert published.stored_parts(con, "qs", order) is None
+
+
+def test_rows_stored_out_of_order_are_found_out_and_written_sorted():
+    """One block whose rows are not in the dataset's order (a model's ORDER BY not its keys): the
+    order check stops the read as stored (across a batch's end too), and the rows are sorted."""
+    from types import SimpleNamespace
+
+    from orchestration.submission import package, published
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA sdtm")
+    con.execute("CREATE TABLE sdtm.qs AS SELECT 'S' AS STUDYID, 'S-1' AS USUBJID, i AS QSSEQ FROM range(8) t(i) ORDER BY i")
+    con.execute("UPDATE sdtm.qs SET QSSEQ = 100 WHERE QSSEQ = 3")  # the 4th of 8 rows, the last of the first batch
+    order = ["STUDYID", "USUBJID", "QSSEQ"]
+    with pytest.raises(package.RowsOutOfOrder):
+        _read(con, published.stored_parts(con, "qs", order), package.OrderCheck(order))
+    said, dataset = [], SimpleNamespace(name="QS", table="qs")
+    written = package._in_order(con, dataset, order, lambda parts, check: _read(con, parts, check), said.append)
+    assert [r[2] for r in written] == [0, 1, 2, 4, 5, 6, 7, 100]
+    assert said == ["submission: QS: the rows as stored are not in the order of its keys and --SEQ: writing them sorted instead"]

@@ -182,3 +182,21 @@
         then 'Y'
     end
 {%- endmacro %}
+
+{#- The records of a subject dataset in the order the package writes them (package.py _sort_order):
+    its keys (config.meta.keys in the yml), then its --SEQ, or without one every other column in
+    order; missing values first. A site's rows are inserted in this order, and the package reads
+    each site's rows as stored, without sorting them again (published.py stored_parts; the package
+    checks the order as it reads). The names are the select's own columns (an ORDER BY name binds
+    to the select list first). -#}
+{% macro record_order() -%}
+    {%- set keys = model.config.meta.get('keys', []) -%}
+    {%- set columns = model.columns.keys() | list -%}
+    {%- set seq = model.name.split('_')[-1] | upper ~ 'SEQ' -%}
+    {%- if seq in columns -%}
+        {%- set order = keys + ([] if seq in keys else [seq]) -%}
+    {%- else -%}
+        {%- set order = keys + (columns | reject('in', keys) | list) -%}
+    {%- endif -%}
+    order by {% for column in order %}{{ column }} nulls first{{ ', ' if not loop.last }}{% endfor %}
+{%- endmacro %}

@@ -25,6 +25,8 @@ import queue
 import threading
 from pathlib import Path
 
+import numpy as np
+
 _DONE = object()
 _STAGE_BYTES = 8 << 20  # a multiple of every device block size O_DIRECT may require (512 B to 64 KiB)
 
@@ -33,6 +35,7 @@ class QueuedFile:
     def __init__(self, path: Path, depth: int = 4):
         self._fd, self._direct = _open(Path(path))
         self._stage = mmap.mmap(-1, _STAGE_BYTES) if self._direct else None  # page-aligned, as O_DIRECT needs
+        self._staging = np.frombuffer(self._stage, dtype=np.uint8) if self._direct else None
         self._staged = 0
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
@@ -56,7 +59,9 @@ class QueuedFile:
             return
         while data:
             taken = min(len(data), _STAGE_BYTES - self._staged)
-            self._stage[self._staged:self._staged + taken] = data[:taken]
+            # numpy copies without holding the GIL (an mmap slice assignment holds it): the
+            # writers' own Python work goes on meanwhile
+            np.copyto(self._staging[self._staged:self._staged + taken], np.frombuffer(data[:taken], dtype=np.uint8))
             self._staged += taken
             data = data[taken:]
             if self._staged == _STAGE_BYTES:
@@ -115,6 +120,7 @@ class QueuedFile:
         finally:
             os.close(self._fd)
             if self._stage is not None:
+                self._staging = None  # numpy's view first: an mmap with a view cannot close
                 self._stage.close()
         self._raise()
 

@@ -60,7 +60,6 @@ class DatasetFacts:
     text_width: dict[str, int]  # text column -> its XPT width in bytes (Length)
     tests: TestCodeMeasures | None = None
     result_columns: list[Column] = field(default_factory=list)
-    json_bytes: int = 0  # the size of its Dataset-JSON file, as written
 
 
 def data_type(column: Column, measures: Measures) -> str:

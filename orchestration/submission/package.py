@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import pyarrow.compute as pc
+
 from orchestration.exports.labels import XptVariable
 from orchestration.exports.xpt import ROWS_PER_CHUNK, XptLimitError, XptRecords, check_xpt_plan, plan_dataset
 from orchestration.sql import qualified
@@ -36,8 +38,8 @@ from orchestration.submission.define_xml import (
 from orchestration.submission.folder_swap import replace_folder, staging_folder
 from orchestration.submission.metadata import Dataset, Metadata, load_metadata
 from orchestration.submission.published import (
-    SDTM_SCHEMA, Column, Measures, TestCodeMeasures, measure, measure_test_codes, open_published, published_tables, sorted_parts,
-    table_columns,
+    SDTM_SCHEMA, Column, Measures, TestCodeMeasures, measure, measure_test_codes, open_published, order_key, published_tables,
+    sorted_parts, stored_parts, table_columns,
 )
 from orchestration.submission.terminology import load_terminology
 
@@ -85,7 +87,7 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
             sdtm = new / "sdtm"
             sdtm.mkdir()
             created = datetime.now(timezone.utc)
-            facts, records, adjustments, empty = [], {}, [], []
+            facts, records, adjustments, empty, json_files = [], {}, [], [], {}
             rows = {dataset.name: _rows(con, dataset) for dataset in datasets}
             for dataset in datasets:
                 if not rows[dataset.name]:
@@ -93,16 +95,17 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
                     empty.append(dataset.name)
             written = _write_datasets(con, [d for d in datasets if rows[d.name]], rows, sdtm, build, created, checks, say)
             for dataset in datasets:  # in name order, whichever was written first
-                fact, count, adjusted = written.get(dataset.name, (None, 0, []))
+                fact, count, adjusted, json_file = written.get(dataset.name, (None, 0, [], None))
                 if fact is not None:
                     facts.append(fact)
                     records[dataset.name] = count
                     adjustments.extend(adjusted)
+                    json_files[dataset.name] = json_file
             define_path = sdtm / "define.xml"
             build_define(facts, terminology, created).write(
                 str(define_path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
             say("submission: define.xml written; checking the package")
-            _check_package(sdtm, facts, metadata, terminology, records, checks)
+            _check_package(sdtm, facts, terminology, records, checks, json_files)
             write_define_html(define_path, sdtm / "define.html")
             conformance = _conformance(build, facts, records, checks, adjustments, created, empty)
             if checks.findings:
@@ -123,14 +126,16 @@ def _update_study_report(published: Path, say) -> None:
     """The study report names the package and its conformance result: its package line is written
     again when the report exists, so that it shows this package, not the previous one."""
     from orchestration.build_state import OUTPUT_FILES
-    from orchestration.reporting.package_line import update_submission_package
-    from orchestration.reporting.study_report import write_study_report
 
     report = published.parent / OUTPUT_FILES["study_report"]
     if not report.is_file():
         return
     try:
+        from orchestration.reporting.package_line import update_submission_package
+
         if not update_submission_package(report, published):
+            from orchestration.reporting.study_report import write_study_report  # a second of imports
+
             write_study_report(published, report.parent)
     except Exception as exc:  # the package is in place: a report that cannot be written is a warning
         say(f"submission: WARNING: the package is written, but the study report could not be updated: {exc}")
@@ -238,7 +243,7 @@ def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, 
         check_xpt_plan(plan, labels)
     except XptLimitError as exc:
         checks.check(C.METADATA, False, dataset.name, "", str(exc))
-        return None, 0, []
+        return None, 0, [], None
     text_width = {c.name: c.width for c in plan.columns if c.width}
     fact = DatasetFacts(dataset, columns, None, text_width)  # measures: _measure, once every file is written
     json_columns = [
@@ -252,25 +257,79 @@ def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, 
         created=created.strftime("%Y-%m-%dT%H:%M:%S"), db_modified=build.modified.rstrip("Z"),
         metadata_version_oid=METADATA_VERSION_OID, source_version=_version(), originator=ORIGINATOR,
     )
-    parts = sorted_parts(con, dataset.table, _sort_order(dataset, [c.name for c in columns]))
-    with (XptRecords(sdtm / f"{dataset.file_stem}.xpt", plan, labels) as xpt,
-          DatasetJsonRows(sdtm / f"{dataset.file_stem}.json", columns, header, json_columns,
-                          frozenset(c.name for c in plan.columns if c.truncated)) as rows,
-          con.cursor() as reader):
-        for source in parts:
-            for batch in reader.sql(f"SELECT {xpt.select}, {rows.select} FROM {source}").to_arrow_reader(ROWS_PER_CHUNK):
-                xpt.write(batch)
-                rows.write(batch)
-    fact.json_bytes = rows.bytes
+    order = _sort_order(dataset, [c.name for c in columns])
+    files = (sdtm / f"{dataset.file_stem}.xpt", sdtm / f"{dataset.file_stem}.json")
+    json_layout = (columns, header, json_columns, frozenset(c.name for c in plan.columns if c.truncated))
+
+    def write(parts: list[str], in_order: OrderCheck | None):
+        return _write_files(con, files, plan, labels, json_layout, parts, in_order)
+
+    xpt, rows = _in_order(con, dataset, order, write, say)
     checks.check(C.AGREEMENT, xpt.rows == rows.rows == plan.rows, dataset.name, "",
                  f"rows: {plan.rows} in the data, {xpt.rows} in the XPT file, {rows.rows} in the JSON file")
     adjustments = [a.record() for a in xpt.written.adjustments]
+    # the Dataset-JSON file's own checks, here on the writer's thread rather than after the last file
+    json_file = C.check_dataset_json(checks, dataset.name, files[1], rows.bytes, plan.rows)
     say(f"submission: {dataset.name}: {plan.rows} records -> {dataset.file_stem}.xpt, {dataset.file_stem}.json "
         f"({time.monotonic() - started:.1f} s)")
-    return fact, plan.rows, adjustments
+    return fact, plan.rows, adjustments, json_file
 
 
-def _check_package(sdtm: Path, facts: list[DatasetFacts], metadata: Metadata, terminology, records, checks):
+def _in_order(con, dataset: Dataset, order: list[str], write: Callable, say):
+    """write(parts, order check): the rows read as stored where they can be (published.stored_parts),
+    their order checked; sorted where they cannot, or when the check finds them out of order."""
+    stored = stored_parts(con, dataset.table, order)
+    if stored is not None:
+        try:
+            return write(stored, OrderCheck(order))
+        except RowsOutOfOrder as exc:
+            say(f"submission: {dataset.name}: {exc}: writing them sorted instead")
+    return write(sorted_parts(con, dataset.table, order), None)
+
+
+class RowsOutOfOrder(Exception):
+    """Rows read as stored (published.stored_parts) are not in the dataset's order."""
+
+
+class OrderCheck:
+    """Checks that the rows of consecutive batches (their `select` column) come in `order`."""
+
+    COLUMN = "record_order"
+
+    def __init__(self, order: list[str]):
+        self.select = f"{order_key(order)} AS {self.COLUMN}"
+        self._last: bytes | None = None
+
+    def check(self, batch) -> None:
+        keys = batch.column(self.COLUMN)
+        if not len(keys):
+            return
+        if (self._last is not None and keys[0].as_py() < self._last) or (
+                len(keys) > 1 and pc.any(pc.less(keys.slice(1), keys.slice(0, len(keys) - 1))).as_py()):
+            raise RowsOutOfOrder("the rows as stored are not in the order of its keys and --SEQ")
+        self._last = keys[-1].as_py()
+
+
+def _write_files(con, files: tuple[Path, Path], plan, labels, json_layout: tuple, parts: list[str],
+                 in_order: OrderCheck | None) -> tuple[XptRecords, DatasetJsonRows]:
+    """The dataset's XPT and Dataset-JSON files from one read of each part, in turn; `in_order`
+    checks the order of rows read as stored (the files are then written again, sorted)."""
+    with (XptRecords(files[0], plan, labels) as xpt, DatasetJsonRows(files[1], *json_layout) as rows,
+          con.cursor() as reader):
+        select = ", ".join([xpt.select, rows.select, *([in_order.select] if in_order else [])])
+        for source in parts:
+            for batch in reader.sql(f"SELECT {select} FROM {source}").to_arrow_reader(ROWS_PER_CHUNK):
+                if in_order:
+                    in_order.check(batch)
+                xpt.write(batch)
+                rows.write(batch)
+    return xpt, rows
+
+
+def _check_package(sdtm: Path, facts: list[DatasetFacts], terminology, records: dict[str, int], checks: C.Checks,
+                   json_files: dict[str, C.JsonFile | None]):
+    """define.xml against its schema, and define.xml, the files and the data agreeing both ways
+    (each Dataset-JSON file was checked against its schema as it was written: json_files)."""
     doc = C.check_define_schema(checks, sdtm / "define.xml")
     if doc is None:
         return
@@ -285,7 +344,7 @@ def _check_package(sdtm: Path, facts: list[DatasetFacts], metadata: Metadata, te
         d = defined.get(ds.name)
         if d is None:
             continue
-        json_file = C.check_dataset_json(checks, ds.name, sdtm / f"{ds.file_stem}.json", fact.json_bytes, records[ds.name])
+        json_file = json_files.get(ds.name)
         xpt_path = sdtm / f"{ds.file_stem}.xpt"
         xpt = C.read_xpt_header(xpt_path)
         checks.check(C.AGREEMENT, xpt_path.stat().st_size == xpt.size(records[ds.name]), ds.name, "",

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from orchestration.sql import identifier, literal, qualified
 from orchestration.warehouse import connect
@@ -96,7 +97,33 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = SDTM
 
 
 PART_ROWS = 1_000_000
+STORED_RANGES = 1_000  # the most blocks of rows read as stored; more, and the table is sorted
 _SUBJECT_ORDER = ["STUDYID", "USUBJID"]
+
+
+@dataclass(frozen=True)
+class _Subjects:
+    """A subject dataset's subjects in USUBJID order, with where their rows are stored (rowids)."""
+    usubjid: np.ndarray
+    first_row: np.ndarray
+    last_row: np.ndarray
+    rows: np.ndarray
+
+
+def _subjects(con: duckdb.DuckDBPyConnection, source: str, order: list[str]) -> _Subjects | None:
+    """The subjects of a subject dataset (sorted by STUDYID, USUBJID first) of one STUDYID and no
+    USUBJID missing, in USUBJID order (byte by byte, as ORDER BY compares them); None for any
+    other table."""
+    if order[:2] != _SUBJECT_ORDER:
+        return None
+    studies, missing = con.execute(
+        f"SELECT count(DISTINCT STUDYID), count(*) FILTER (WHERE STUDYID IS NULL OR USUBJID IS NULL) FROM {source}").fetchone()
+    if studies != 1 or missing:
+        return None
+    found = con.execute(
+        f"SELECT USUBJID, min(rowid) AS first_row, max(rowid) AS last_row, count(*) AS rows FROM {source} "
+        "GROUP BY USUBJID ORDER BY USUBJID NULLS FIRST").fetchnumpy()
+    return _Subjects(*(np.asarray(found[name]) for name in ("USUBJID", "first_row", "last_row", "rows")))
 
 
 def sorted_parts(con: duckdb.DuckDBPyConnection, table: str, order: list[str], schema: str = SDTM_SCHEMA) -> list[str]:
@@ -111,23 +138,51 @@ def sorted_parts(con: duckdb.DuckDBPyConnection, table: str, order: list[str], s
     memory limit, and cost a fifth more CPU than its parts (measured). Any other table is one part."""
     source, ordering = qualified(schema, table), ", ".join(f"{identifier(c)} NULLS FIRST" for c in order)
     whole = [f"(SELECT * FROM {source} ORDER BY {ordering})"]
-    if order[:2] != _SUBJECT_ORDER:
-        return whole
-    studies, no_study, total = con.execute(
-        f"SELECT count(DISTINCT STUDYID), count(*) FILTER (WHERE STUDYID IS NULL), count(*) FROM {source}").fetchone()
-    if total <= PART_ROWS or studies != 1 or no_study:
-        return whole
-    subjects = con.execute(f"SELECT USUBJID, count(*) FROM {source} GROUP BY USUBJID ORDER BY USUBJID NULLS FIRST").fetchall()
-    if subjects[0][0] is None:
+    subjects = _subjects(con, source, order)
+    if subjects is None or subjects.rows.sum() <= PART_ROWS:
         return whole
     starts, rows = [], 0  # the first USUBJID of every part but the first
-    for subject, records in subjects:
+    for usubjid, records in zip(subjects.usubjid.tolist(), subjects.rows.tolist()):
         if rows and rows + records > PART_ROWS:
-            starts.append(subject)
+            starts.append(usubjid)
             rows = 0
         rows += records
     bounds = zip([None, *starts], [*starts, None])
     return [f"(SELECT * FROM {source} WHERE {_subject_range(low, high)} ORDER BY {ordering})" for low, high in bounds]
+
+
+def stored_parts(con: duckdb.DuckDBPyConnection, table: str, order: list[str], schema: str = SDTM_SCHEMA) -> list[str] | None:
+    """SQL of the table's rows as stored, in consecutive parts of at most PART_ROWS rows, when
+    they can be read in SDTM order without sorting them; None when they cannot (then sorted_parts).
+
+    The sdtm models insert their rows in the package's order (macros/sdtm.sql record_order): a
+    full build every site's at once, an incremental build or publication a changed site's again,
+    after the others'. In a subject dataset whose every subject's rows are one block of consecutive
+    rowids, the subjects' blocks, taken in USUBJID order and joined where one follows the other in
+    the file, are then a few ranges of rows (one per site at most) that are in order read one after
+    the other. A scan keeps the stored order; that the rows really come in order is checked as they
+    are read (package.OrderCheck). Reading them as stored spares the sort: a fifth of the package's CPU."""
+    subjects = _subjects(con, qualified(schema, table), order)
+    if subjects is None:
+        return None
+    first, last = subjects.first_row.astype(np.int64), subjects.last_row.astype(np.int64)
+    if (last - first + 1 != subjects.rows).any():
+        return None  # a subject's rows are not one block
+    # a range starts at every subject whose block does not follow the previous subject's in the file
+    starts = np.flatnonzero(np.concatenate([[True], first[1:] != last[:-1] + 1]))
+    if len(starts) > STORED_RANGES:
+        return None
+    ranges = zip(first[starts].tolist(), last[np.append(starts[1:] - 1, len(last) - 1)].tolist())
+    source = qualified(schema, table)
+    return [f"(SELECT * FROM {source} WHERE rowid BETWEEN {start} AND {min(start + PART_ROWS - 1, high)})"
+            for low, high in ranges for start in range(low, high + 1, PART_ROWS)]
+
+
+def order_key(order: list[str]) -> str:
+    """SQL of a row's sort key under ORDER BY `order` NULLS FIRST: sort keys compare byte by byte
+    as the rows sort."""
+    ascending = literal("ASC NULLS FIRST")
+    return f"create_sort_key({', '.join(f'{identifier(c)}, {ascending}' for c in order)})"
 
 
 def _subject_range(low: str | None, high: str | None) -> str:

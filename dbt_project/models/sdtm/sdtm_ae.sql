@@ -48,4 +48,4 @@ select
     {{ study_day('AEENDTC', 'RFSTDTC') }} as AEENDY
 from onsets
 inner join sequence using (SITEID, RECID)
-order by USUBJID, AESEQ
+{{ record_order() }}

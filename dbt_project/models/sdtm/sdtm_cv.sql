@@ -90,4 +90,4 @@ select
     -- CVDY: study day of CVDTC against RFSTDTC, no day 0
     {{ study_day('DTC', 'RFSTDTC') }} as CVDY
 from results
-order by USUBJID, CVSEQ
+{{ record_order() }}

@@ -64,4 +64,4 @@ left join infusion using (USUBJID)
 left join participation using (USUBJID)
 left join {{ ref('stg_edc__dm') }} as stg_dm
     on stg_dm.USUBJID = subjects.USUBJID and not stg_dm.ROW_EXCLUDED
-order by subjects.USUBJID
+{{ record_order() }}

@@ -47,4 +47,4 @@ select
     DSSTDTC,
     {{ study_day('DSSTDTC', 'RFSTDTC') }} as DSSTDY
 from (select * from consent union all by name select * from disposition)
-order by USUBJID, DSSEQ
+{{ record_order() }}

@@ -35,4 +35,4 @@ select
 from infusions
 inner join sequence using (SITEID, RECID)
 where EXSTDTC is not null
-order by USUBJID, EXSEQ
+{{ record_order() }}

@@ -47,4 +47,4 @@ select
     -- FTDY: study day of FTDTC against RFSTDTC, no day 0
     {{ study_day('DTC', 'RFSTDTC') }} as FTDY
 from walks
-order by USUBJID, FTSEQ
+{{ record_order() }}

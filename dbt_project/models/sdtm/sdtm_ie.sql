@@ -29,4 +29,4 @@ select
     'SCREENING' as EPOCH
 from criteria
 inner join sequence using (SITEID, RECID)
-order by USUBJID, IESEQ
+{{ record_order() }}

@@ -82,4 +82,4 @@ select
     -- LBDY: study day of LBDTC against RFSTDTC, no day 0
     {{ study_day('DTC', 'RFSTDTC') }} as LBDY
 from standardised
-order by USUBJID, LBSEQ
+{{ record_order() }}

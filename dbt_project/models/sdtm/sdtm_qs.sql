@@ -42,4 +42,4 @@ select
     -- QSDY: study day of QSDTC against RFSTDTC, no day 0
     {{ study_day('DTC', 'RFSTDTC') }} as QSDY
 from ({{ with_visit('records') }})
-order by USUBJID, QSSEQ
+{{ record_order() }}

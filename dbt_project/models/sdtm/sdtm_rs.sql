@@ -43,4 +43,4 @@ select
     -- RSDY: study day of RSDTC against RFSTDTC, no day 0
     {{ study_day('DTC', 'RFSTDTC') }} as RSDY
 from ({{ with_visit('records') }})
-order by USUBJID, RSSEQ
+{{ record_order() }}

@@ -58,4 +58,4 @@ from traversed
 -- the element of the epoch in the (single) arm's planned path
 inner join {{ ref('trial_arms') }} as arms on arms.EPOCH = traversed.SE_EPOCH
 inner join {{ ref('trial_elements') }} as elements on elements.ETCD = arms.ETCD
-order by traversed.USUBJID, SESEQ
+{{ record_order() }}

@@ -64,4 +64,4 @@ select
 from visits
 left join unscheduled
     on visits.VISIT = 'UNSCHEDULED' and unscheduled.USUBJID = visits.USUBJID and unscheduled.SVSTDTC = visits.SVSTDTC
-order by visits.USUBJID, VISITNUM
+{{ record_order() }}

@@ -21,7 +21,8 @@ from orchestration.defs.resources import WarehouseResource
 def study_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     # Imported here, not with the definitions: matplotlib and scipy take about a second, and every CLI
     # command and sensor tick loads the definitions.
-    from orchestration.reporting import report_outline, report_plots, write_study_report
+    from orchestration.reporting.markup import report_outline, report_plots
+    from orchestration.reporting.study_report import write_study_report
 
     published = warehouse.published_path
     with warehouse.connection() as con:
