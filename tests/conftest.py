@@ -144,3 +144,17 @@ def chromium_path() -> Path:
         return ensure_chromium()
     except ChromiumUnavailable as unavailable:
         pytest.skip(f"no headless Chromium: {unavailable}")
+
+
+def read_parts(con, parts: list[str], in_order=None, batch_rows: int = 4) -> list[tuple]:
+    """The rows of `parts`, one after the other, in batches of `batch_rows` checked by `in_order`."""
+    rows, key = [], in_order.COLUMN if in_order else None
+    select = "*" + (f", {in_order.select}" if in_order else "")
+    for part in parts:
+        with con.cursor() as reader:
+            for batch in reader.sql(f"SELECT {select} FROM {part}").to_arrow_reader(batch_rows):
+                if in_order:
+                    in_order.check(batch)
+                rows += [tuple(v for k, v in row.items() if k != key) for row in batch.to_pylist()]
+    return rows
+

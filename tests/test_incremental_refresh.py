@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import build_database, run_dbt, run_refresh
+from conftest import build_database, read_parts, run_dbt, run_refresh
 from orchestration.build_state import record_publication, sites_changed_since_publication
 from orchestration.publishing import PUBLISHED_SCHEMAS, publish
 from transfer_factory import minimal_rows, write_transfer
@@ -190,12 +190,7 @@ def test_the_published_sdtm_rows_are_in_the_packages_order_site_by_site(refreshe
             parts = stored_parts(con, table, order)
             if parts is None:
                 continue
-            in_order = OrderCheck(order)
-            rows = []
-            for part in parts:
-                for batch in con.cursor().sql(f"SELECT *, {in_order.select} FROM {part}").to_arrow_reader(3):
-                    in_order.check(batch)
-                    rows += [tuple(row.values()) for row in batch.drop_columns([OrderCheck.COLUMN]).to_pylist()]
+            rows = read_parts(con, parts, OrderCheck(order), batch_rows=3)
             ordering = ", ".join(f'"{c}" NULLS FIRST' for c in order)
             assert rows == con.execute(f"SELECT * FROM sdtm.{table} ORDER BY {ordering}").fetchall(), table
             read_as_stored.append(table)

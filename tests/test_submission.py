@@ -18,7 +18,7 @@ import yaml
 from lxml import etree
 
 import processes
-from conftest import REPO_ROOT, run_refresh, tree_digest
+from conftest import REPO_ROOT, read_parts, run_refresh, tree_digest
 from transfer_factory import minimal_rows, write_transfer
 
 SITE, T1 = "KZ97", "20210101T020000Z"
@@ -248,19 +248,6 @@ def test_a_large_subject_dataset_is_read_in_parts_that_are_the_whole_in_order(mo
     assert len(published.sorted_parts(con, "qs", order)) == 1
 
 
-def _read(con, parts: list[str], in_order=None, batch_rows: int = 4) -> list[tuple]:
-    """The rows of `parts`, one after the other, in batches of `batch_rows` checked by `in_order`."""
-    rows = []
-    select = "*" + (f", {in_order.select}" if in_order else "")
-    for part in parts:
-        with con.cursor() as reader:
-            for batch in reader.sql(f"SELECT {select} FROM {part}").to_arrow_reader(batch_rows):
-                if in_order:
-                    in_order.check(batch)
-                rows += [tuple(v for k, v in row.items() if k != "record_order") for row in batch.to_pylist()]
-    return rows
-
-
 def test_rows_stored_in_order_per_site_are_read_as_stored_in_parts_that_are_the_whole_in_order(monkeypatch):
     """Site B's rows stored first, then site A's (an incremental publication appends a changed
     site): two blocks, read A's first, unsorted, in parts of at most PART_ROWS rows, are the rows of
@@ -278,10 +265,10 @@ def test_rows_stored_in_order_per_site_are_read_as_stored_in_parts_that_are_the_
     parts = published.stored_parts(con, "qs", order)
     assert parts == ['(SELECT * FROM "sdtm"."qs" WHERE rowid BETWEEN 12 AND 23)',
                      '(SELECT * FROM "sdtm"."qs" WHERE rowid BETWEEN 0 AND 11)']
-    assert _read(con, parts, package.OrderCheck(order)) == whole and len(whole) == 24
+    assert read_parts(con, parts, package.OrderCheck(order)) == whole and len(whole) == 24
     monkeypatch.setattr(published, "PART_ROWS", 5)
     assert len(published.stored_parts(con, "qs", order)) == 6  # 12 rows a site: 5 + 5 + 2, twice
-    assert _read(con, published.stored_parts(con, "qs", order)) == whole
+    assert read_parts(con, published.stored_parts(con, "qs", order)) == whole
     monkeypatch.setattr(published, "STORED_RANGES", 1)
     assert published.stored_parts(con, "qs", order) is None
     monkeypatch.setattr(published, "STORED_RANGES", 1_000)
@@ -303,8 +290,8 @@ def test_rows_stored_out_of_order_are_found_out_and_written_sorted():
     con.execute("UPDATE sdtm.qs SET QSSEQ = 100 WHERE QSSEQ = 3")  # the 4th of 8 rows, the last of the first batch
     order = ["STUDYID", "USUBJID", "QSSEQ"]
     with pytest.raises(package.RowsOutOfOrder):
-        _read(con, published.stored_parts(con, "qs", order), package.OrderCheck(order))
+        read_parts(con, published.stored_parts(con, "qs", order), package.OrderCheck(order))
     said, dataset = [], SimpleNamespace(name="QS", table="qs")
-    written = package._in_order(con, dataset, order, lambda parts, check: _read(con, parts, check), said.append)
+    written = package._in_order(con, dataset, order, lambda parts, check: read_parts(con, parts, check), said.append)
     assert [r[2] for r in written] == [0, 1, 2, 4, 5, 6, 7, 100]
     assert said == ["submission: QS: the rows as stored are not in the order of its keys and --SEQ: writing them sorted instead"]
