@@ -76,6 +76,34 @@ def test_a_fault_of_the_machine_stops_ingestion_and_the_transfer_is_loaded_next_
     assert [t.transfer.label for t in report.loaded] == [f"KZ01/{T1}"]
 
 
+def test_transfers_commit_to_the_log_and_the_database_is_checkpointed_once_after_the_last(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    for site in ("KZ01", "KZ02", "KZ03"):
+        write_transfer(landing, site, T1, minimal_rows("001"))
+    database = tmp_path / "warehouse.duckdb"
+    wal = tmp_path / "warehouse.duckdb.wal"
+    con = connect(database)
+    con.execute("SET checkpoint_threshold = '1KB'")  # a checkpoint at every commit, if nothing deferred them
+    threshold = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+    logged_sizes = []
+    original = raw_loader.load_transfer
+
+    def noting_the_log(con, transfer, *args):
+        logged_sizes.append(wal.stat().st_size if wal.exists() else 0)
+        return original(con, transfer, *args)
+
+    monkeypatch.setattr("orchestration.ingestion.load_transfer", noting_the_log)
+    report = ingest_new_transfers(con, landing)
+
+    assert len(report.loaded) == 3
+    assert logged_sizes[0] < logged_sizes[1] < logged_sizes[2], "each commit went to the log, none checkpointed it away"
+    assert not wal.exists() or wal.stat().st_size == 0, "checkpointed after the last transfer"
+    assert con.execute("SELECT current_setting('checkpoint_threshold')").fetchone() == threshold, "the setting is restored"
+    con.close()
+    with duckdb.connect(str(database), read_only=True) as reader:
+        assert reader.execute("SELECT count(*) FROM raw.transfer_log WHERE STATUS = 'LOADED'").fetchone() == (3,)
+
+
 def test_names_from_files_are_quoted_as_data():
     con = duckdb.connect()
     con.execute(f"CREATE SCHEMA {identifier('raw')}")

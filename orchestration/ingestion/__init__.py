@@ -15,10 +15,11 @@ import errno
 import hashlib
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 # Faults of this machine, not of a transfer: rejecting a good transfer for them would lose it.
+# How large DuckDB's write-ahead log may grow while transfers load (see _checkpoints_deferred):
+# about 25 transfers of 2,000 subjects; the rows it holds stay in DuckDB's memory until checkpointed.
+WAL_CHECKPOINT_THRESHOLD = "256MB"
 _MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM, errno.EFBIG}
 _MACHINE_ERRORS = (
     MemoryError,
@@ -86,16 +90,39 @@ def ingest_new_transfers(
     report.landing_changes = record_landing_changes(con, [t for t in candidates if t.key in seen])
     for change in report.landing_changes:
         progress(f"WARNING {change}")
-    for position, transfer in enumerate(new, start=1):
-        progress(f"transfer {position}/{len(new)} {transfer.label}: checking and loading")
-        outcome = _ingest_one(con, transfer)
-        if isinstance(outcome, TransferRejected):
-            report.rejected.append(outcome)
-            progress(f"transfer {transfer.label}: REJECTED: {outcome}")
-        else:
-            report.loaded.append(outcome)
-            progress(f"transfer {transfer.label}: loaded {outcome.rows} rows from {len(outcome.rows_by_file)} files")
+    if not new:
+        return report
+    with _checkpoints_deferred(con):
+        for position, transfer in enumerate(new, start=1):
+            progress(f"transfer {position}/{len(new)} {transfer.label}: checking and loading")
+            outcome = _ingest_one(con, transfer)
+            if isinstance(outcome, TransferRejected):
+                report.rejected.append(outcome)
+                progress(f"transfer {transfer.label}: REJECTED: {outcome}")
+            else:
+                report.loaded.append(outcome)
+                progress(f"transfer {transfer.label}: loaded {outcome.rows} rows from {len(outcome.rows_by_file)} files")
     return report
+
+
+@contextmanager
+def _checkpoints_deferred(con) -> Iterator[None]:
+    """Transfers commit one by one, each to DuckDB's write-ahead log; past its default threshold
+    (16 MB: a transfer or two at 2,000 subjects a site) every commit also checkpoints, writing the
+    raw tables' open row groups again. A quarter of a first build's ingestion went there (50 x
+    2,000, BENCHMARKS.md): the log may grow to WAL_CHECKPOINT_THRESHOLD while transfers load, and
+    the database is checkpointed after the last. The log is as durable as the file: a
+    refresh stopped before that checkpoint loses no committed transfer."""
+    previous = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+    con.execute(f"SET checkpoint_threshold = '{WAL_CHECKPOINT_THRESHOLD}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET checkpoint_threshold = '{previous}'")
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.TransactionException:
+        pass  # another connection of this process is in a transaction: DuckDB checkpoints later
 
 
 @dataclass

@@ -281,7 +281,10 @@ def _reject_repeated_recid(
 
 def _add_extra_columns(con, domain: str, columns: list[str]) -> None:
     """Extra (non-DTS) columns are allowed and kept: raw grows a text column for each."""
+    extra = [column for column in columns if column not in dts.REQUIRED_COLUMNS[domain]]
+    if not extra:
+        return  # raw has every DTS column from the start (warehouse.ensure_raw_layer)
     existing = raw_columns(con, domain)
-    for column in columns:
+    for column in extra:
         if column not in existing:
             con.execute(f"ALTER TABLE {qualified(RAW_SCHEMA, domain)} ADD COLUMN {identifier(column)} VARCHAR")
