@@ -157,4 +157,3 @@ def read_parts(con, parts: list[str], in_order=None, batch_rows: int = 4) -> lis
                     in_order.check(batch)
                 rows += [tuple(v for k, v in row.items() if k != key) for row in batch.to_pylist()]
     return rows
-

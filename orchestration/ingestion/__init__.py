@@ -40,10 +40,10 @@ __all__ = [
     "seen_transfers",
 ]
 
-# Faults of this machine, not of a transfer: rejecting a good transfer for them would lose it.
 # How large DuckDB's write-ahead log may grow while transfers load (see _checkpoints_deferred):
 # about 25 transfers of 2,000 subjects; the rows it holds stay in DuckDB's memory until checkpointed.
 WAL_CHECKPOINT_THRESHOLD = "256MB"
+# Faults of this machine, not of a transfer: rejecting a good transfer for them would lose it.
 _MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM, errno.EFBIG}
 _MACHINE_ERRORS = (
     MemoryError,
