@@ -110,6 +110,7 @@ class _File:
     rows_claim: int | None = None  # the manifest's row count, when it is not the rows written
     sha_claim: str | None = None  # the manifest's sha256, when it is not the bytes' (stale)
     node: tuple | None = None  # ("folder",), ("fifo",), ("symlink", target), ("absent",)
+    rejected_for: str | None = None  # the stage-2 mutation whose defect rejects this file
 
 
 @dataclass
@@ -158,8 +159,11 @@ class _Draft:
         self.manifest_fields_edited.update(names)
         return True
 
-    def pick_domain(self, *, with_rows: bool = False, regular: bool = True) -> str | None:
-        domains = [d for d, f in self.files.items() if (not with_rows or f.rows) and (not regular or f.node is None)]
+    def pick_domain(self, *, with_rows: bool = False, regular: bool = True, sound: bool = False) -> str | None:
+        """A file to mutate; `sound`: none whose bytes already carry a defect that rejects it (a byte
+        edit after it, a cut or an inserted quote, may take the defect away and its verdict with it)."""
+        domains = [d for d, f in self.files.items() if (not with_rows or f.rows) and (not regular or f.node is None)
+                   and not (sound and f.rejected_for)]
         return self.rng.choice(domains) if domains else None
 
 
@@ -655,6 +659,7 @@ def _m_unterminated_quote(d: _Draft):
     f.rows[row][position] = original
     f.raw = d.render(f, text.replace(f'"{sentinel}"', '"' + original.replace('"', ""), 1))
     f.rows_claim = len(f.rows)
+    f.rejected_for = "unterminated-quote"
     return f"{domain}.csv row {row + 1} field {position + 1} opens a quote it never closes", REJECT
 
 
@@ -664,6 +669,7 @@ def _m_empty_file(d: _Draft):
     f = d.files[domain]
     f.raw = d.rng.choice([b"", b"\n", b"\r\n", "\ufeff".encode(), b" "])
     f.rows_claim = 0
+    f.rejected_for = "empty-file"
     return f"{domain}.csv is {f.raw!r}", REJECT
 
 
@@ -675,6 +681,7 @@ def _m_trailing_delimiter(d: _Draft):
     text = _serialize(f, delimiter)
     f.raw = d.render(f, text.replace(f.line_end, delimiter + f.line_end))
     f.rows_claim = len(f.rows)
+    f.rejected_for = "trailing-delimiter"
     return f"{domain}.csv every line ends with {delimiter!r} (an unnamed column)", REJECT
 
 
@@ -682,6 +689,7 @@ def _m_trailing_delimiter(d: _Draft):
 def _m_wrong_delimiter(d: _Draft):
     domain = d.pick_domain()
     d.files[domain].delimiter = {",": ";", ";": ","}[d.delimiter] if d.rng.random() < 0.7 else "\t"
+    d.files[domain].rejected_for = "wrong-delimiter"
     return f"{domain}.csv written with {d.files[domain].delimiter!r}, the manifest says {d.delimiter!r}", REJECT
 
 
@@ -691,6 +699,7 @@ def _m_wrong_encoding(d: _Draft):
     if not f.rows or not any(not c.isascii() for row in f.rows for c in row):
         return None
     f.encoding = {"utf-8": "cp1251", "cp1251": "utf-8"}[d.encoding]
+    f.rejected_for = "wrong-encoding" if d.encoding == "utf-8" else None
     # utf-8 bytes of Cyrillic mostly decode as cp1251 (mojibake): only the other way round is sure to fail
     return f"ae.csv written in {f.encoding}, the manifest says {d.encoding}", REJECT if d.encoding == "utf-8" else EITHER
 
@@ -713,7 +722,9 @@ def _random_bytes(rng: random.Random) -> bytes:
 
 @_mutation("random-bytes", 3, 3)
 def _m_random_bytes(d: _Draft):
-    domain = d.pick_domain()
+    domain = d.pick_domain(sound=True)
+    if domain is None:
+        return None
     f = d.files[domain]
     before = d.bytes_of(domain)
     header_end = before.find(b"\n") if b"\n" in before else len(before)
@@ -735,7 +746,9 @@ def _m_random_bytes(d: _Draft):
 
 @_mutation("truncate", 3, 1.5)
 def _m_truncate(d: _Draft):
-    domain = d.pick_domain()
+    domain = d.pick_domain(sound=True)
+    if domain is None:
+        return None
     f = d.files[domain]
     before = d.bytes_of(domain)
     if len(before) < 2:
