@@ -42,7 +42,7 @@ demo: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 	@echo "  $(BIN)/regenheart query \"SELECT SITEID, EXTRACT_ID, STATUS, ROWS FROM marts.extract_log\""
 	@echo "The study report: $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/reports/study_report.html"
 	@echo "Exports (Parquet, CSV, SAS XPT): $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/exports/"
-	@echo "The SDTM submission package (XPT, Dataset-JSON, define.xml; checks in conformance.json): $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/submission/"
+	@echo "The submission package (sdtm/ and adam/: XPT, Dataset-JSON, define.xml, define.html; checks in conformance.json): $$(dirname $${REGENHEART_WAREHOUSE:-data/warehouse.duckdb})/submission/"
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

@@ -98,18 +98,20 @@ def _parser() -> argparse.ArgumentParser:
 
     submission = commands.add_parser(
         "submission",
-        help="write the SDTM submission package (XPT, Dataset-JSON, define.xml) from the published warehouse",
+        help="write the SDTM and ADaM submission package (XPT, Dataset-JSON, define.xml) from the published warehouse",
         description=(
             "Writes <warehouse dir>/submission/ from the published file (REGENHEART_WAREHOUSE): sdtm/<dataset>.xpt and\n"
-            "sdtm/<dataset>.json for every table of schema sdtm, sdtm/define.xml, sdtm/define.html and conformance.json.\n"
-            "Blocking checks on the files written: define.xml against the Define-XML 2.1 schema, every .json against\n"
-            "the Dataset-JSON v1.1 schema, define.xml and the data agreeing both ways. The new package replaces the\n"
-            "previous one as a whole, only when every check passed."
+            "sdtm/<dataset>.json for every table of schema sdtm, adam/<dataset>.xpt and adam/<dataset>.json for every\n"
+            "table of schema adam, in each folder define.xml (Define-XML 2.1: SDTMIG 3.4, ADaMIG 1.3) and define.html,\n"
+            "and conformance.json. Blocking checks on the files of both folders: define.xml against the Define-XML 2.1\n"
+            "schema, every .json against the Dataset-JSON v1.1 schema, define.xml and the data agreeing both ways,\n"
+            "every coded value in its codelist. The new package replaces the previous one as a whole, only when every\n"
+            "check passed."
         ),
         epilog=(
             "Exit codes: 0 the package was written and every check passed; 2 wrong usage, or no published warehouse;\n"
-            "3 a blocking check failed (each finding printed as FAILED <check>: <dataset>.<variable>: <what>; the\n"
-            "previous package is unchanged).\n"
+            "3 a blocking check failed (each finding printed as FAILED <check>: <folder>/<dataset>.<variable>: <what>;\n"
+            "the previous package is unchanged).\n"
             "It reads the published file only and takes no refresh lock: a refresh may run meanwhile (the package is\n"
             "cut from the publication it opened). Only when dbt's manifest is older than the dbt project does it wait\n"
             "for a running refresh (--wait) to parse the project, as a refresh would."

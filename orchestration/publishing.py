@@ -32,7 +32,7 @@ import duckdb
 
 from orchestration.sql import identifier, literal, qualified
 
-PUBLISHED_SCHEMAS = ("marts", "history", "sdtm")
+PUBLISHED_SCHEMAS = ("marts", "history", "sdtm", "adam")
 STORAGE_VERSION = "v1.2.0"
 _PARTIAL_MARK = ".publishing-"
 COPY_WORKERS = 2

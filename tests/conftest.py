@@ -103,6 +103,44 @@ def run_refresh(landing: Path, warehouse: Path, *options: str) -> subprocess.Com
     )
 
 
+def run_submission(warehouse: Path) -> subprocess.CompletedProcess:
+    """`regenheart submission` as a user runs it: its own process group, stopped whatever happens."""
+    env = {**os.environ, "REGENHEART_WAREHOUSE": str(warehouse)}
+    env.pop("DAGSTER_HOME", None)
+    return processes.run([sys.executable, "-m", "orchestration.cli", "submission"], env=env, timeout=600, cwd=REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def submission_warehouse(tmp_path_factory) -> Path:
+    """A small published warehouse for the submission package's tests (test_submission*.py), refreshed once.
+
+    Site KZ97, one transfer: subject 001 infused 2020-03-20T10:30 with one AE (Cyrillic term, MILD)
+    and baseline efficacy values; subject 002 screened, inclusion criterion IN05 not met, never infused."""
+    from transfer_factory import minimal_rows, write_transfer
+
+    root = tmp_path_factory.mktemp("submission")
+    rows = minimal_rows("001")
+    screened = minimal_rows("002")
+    rows["dm"] += screened["dm"]
+    rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
+    write_transfer(root / "landing", "KZ97", "20210101T020000Z", rows)
+    warehouse = root / "warehouse" / "warehouse.duckdb"
+    assert run_refresh(root / "landing", warehouse).returncode == 0
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def submission_package(submission_warehouse) -> Path:
+    """The package `regenheart submission` wrote beside submission_warehouse (tests copy the
+    warehouse before they write another one)."""
+    result = run_submission(submission_warehouse)
+    assert result.returncode == 0, result.stderr
+    assert f"Submission package: {submission_warehouse.parent / 'submission'}" in result.stdout
+    assert "submission: AE: 1 records -> sdtm/ae.xpt, ae.json" in result.stderr
+    assert "submission: ADAE: 1 records -> adam/adae.xpt, adae.json" in result.stderr
+    return submission_warehouse.parent / "submission"
+
+
 def query(database: Path, sql: str) -> list[tuple]:
     """The rows of `sql` on a DuckDB file opened read-only."""
     import duckdb

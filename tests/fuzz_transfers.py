@@ -1129,6 +1129,10 @@ def _m_manifest_claims(d: _Draft):
     kind = d.rng.choice(["encoding", "delimiter", "decimal"])
     if kind == "encoding":
         claim = {"utf-8": "cp1251", "cp1251": "utf-8"}[d.encoding]
+        # a non-ASCII column name read in the other encoding is another name: an earlier verdict on it
+        # (a hostile extra column taken twice, say) would no longer hold
+        if any(not name.isascii() for f in d.files.values() for name in f.header):
+            return None
         if not d.edit_fields("encoding"):
             return None
         readable = all(_decodes(d.bytes_of(x), claim) for x, f in d.files.items() if f.node is None)

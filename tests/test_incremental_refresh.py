@@ -18,6 +18,7 @@ from orchestration.publishing import PUBLISHED_SCHEMAS, publish
 from transfer_factory import minimal_rows, write_transfer
 
 SDTM_DATASETS = len(list((Path(__file__).parents[1] / "dbt_project" / "models" / "sdtm").glob("sdtm_*.sql")))
+ADAM_DATASETS = len(list((Path(__file__).parents[1] / "dbt_project" / "models" / "adam").glob("adam_*.sql")))
 
 CHANGED, UNCHANGED = "KZ80", "KZ81"
 T1, T2 = "20210101T020000Z", "20210401T020000Z"
@@ -115,7 +116,8 @@ def _assert_same_tables(database, other, schemas, expected_tables):
 
 def test_incremental_build_equals_build_from_scratch(refreshed):
     warehouse, rebuilt, *_ = refreshed
-    _assert_same_tables(build_database(warehouse), build_database(rebuilt), ("staging", "intermediate", "marts", "sdtm"), 12 + 13 + 9 + SDTM_DATASETS)
+    _assert_same_tables(build_database(warehouse), build_database(rebuilt), ("staging", "intermediate", "marts", "sdtm", "adam"),
+                        12 + 13 + 9 + SDTM_DATASETS + ADAM_DATASETS)
 
 
 def test_incremental_publication_equals_publication_from_scratch(refreshed, tmp_path):
@@ -126,7 +128,7 @@ def test_incremental_publication_equals_publication_from_scratch(refreshed, tmp_
     with duckdb.connect(str(build_copy)) as con:
         from_scratch = publish(con, tmp_path / "from-scratch.duckdb")
     assert not from_scratch.incremental
-    _assert_same_tables(warehouse, tmp_path / "from-scratch.duckdb", PUBLISHED_SCHEMAS, 9 + 12 + SDTM_DATASETS)
+    _assert_same_tables(warehouse, tmp_path / "from-scratch.duckdb", PUBLISHED_SCHEMAS, 9 + 12 + SDTM_DATASETS + ADAM_DATASETS)
 
 
 def test_sites_changed_since_publication(tmp_path):

@@ -40,7 +40,7 @@ def test_refresh_loads_every_sample_transfer(sample_refresh):
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'warehouse'").fetchone() == ("v1.2.0+",)
-        assert {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()} == {"marts", "history", "sdtm"}
+        assert {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()} == {"marts", "history", "sdtm", "adam"}
     with duckdb.connect(str(build_database(warehouse)), read_only=True) as con:
         log = con.execute("SELECT SITEID, EXTRACT_ID, STATUS, REASON, FILES, ROWS FROM marts.extract_log ORDER BY ALL").fetchall()
         expected = [

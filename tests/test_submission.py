@@ -1,13 +1,12 @@
-"""`regenheart submission`: the SDTM package of a small published warehouse, values checked by hand.
+"""`regenheart submission`: the SDTM folder of the package of a small published warehouse, values
+checked by hand (the ADaM folder: test_submission_adam.py, on the same package).
 
 Site KZ97, one transfer: subject 001 infused 2020-03-20T10:30 with one AE (Cyrillic term, MILD);
 subject 002 screened, inclusion criterion IN05 not met (so IE has one record), never infused.
 """
 
 import json
-import os
 import shutil
-import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -17,42 +16,21 @@ import pytest
 import yaml
 from lxml import etree
 
-import processes
-from conftest import REPO_ROOT, read_parts, run_refresh, tree_digest
-from transfer_factory import minimal_rows, write_transfer
+from conftest import REPO_ROOT, read_parts, run_submission, tree_digest
 
 SITE, T1 = "KZ97", "20210101T020000Z"
 S001, S002 = "NCT04325594-KZ97-001", "NCT04325594-KZ97-002"
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 
 
-def run_submission(warehouse: Path) -> "processes.subprocess.CompletedProcess":
-    """`regenheart submission` as a user runs it: its own process group, stopped whatever happens."""
-    env = {**os.environ, "REGENHEART_WAREHOUSE": str(warehouse)}
-    env.pop("DAGSTER_HOME", None)
-    return processes.run([sys.executable, "-m", "orchestration.cli", "submission"], env=env, timeout=600, cwd=REPO_ROOT)
+@pytest.fixture(scope="module")
+def published(submission_warehouse) -> Path:
+    return submission_warehouse
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("submission")
-    rows = minimal_rows("001")
-    screened = minimal_rows("002")
-    rows["dm"] += screened["dm"]
-    rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
-    write_transfer(root / "landing", SITE, T1, rows)
-    warehouse = root / "warehouse" / "warehouse.duckdb"
-    assert run_refresh(root / "landing", warehouse).returncode == 0
-    return warehouse
-
-
-@pytest.fixture(scope="module")
-def package(published) -> Path:
-    result = run_submission(published)
-    assert result.returncode == 0, result.stderr
-    assert f"Submission package: {published.parent / 'submission'}" in result.stdout
-    assert "submission: AE: 1 records -> ae.xpt, ae.json" in result.stderr
-    return published.parent / "submission"
+def package(submission_package) -> Path:
+    return submission_package
 
 
 def _define(package: Path):
@@ -71,7 +49,8 @@ def test_every_sdtm_table_has_its_files_and_define_xml_is_valid(published, packa
     conformance = json.loads((package / "conformance.json").read_text())
     assert conformance["failures"] == [] and conformance["sdtm"]["failures"] == []
     assert conformance["standards"]["SDTMIG"] == "3.4"
-    assert conformance["standards"]["controlled_terminology"] == "SDTM CT 2025-03-28"
+    assert conformance["standards"]["controlled_terminology"] == ["SDTM CT 2025-03-28", "ADaM CT 2026-03-27"]
+    assert (conformance["sdtm"]["standard"], conformance["sdtm"]["controlled_terminology"]) == ("SDTMIG 3.4", ["SDTM CT 2025-03-28"])
     assert conformance["published_build"]["latest_transfer_per_site"] == {SITE: T1}
     assert conformance["published_build"]["path"] == str(published)
     html = (package / "sdtm" / "define.html").read_text()
@@ -141,7 +120,7 @@ def test_a_value_outside_its_codelist_fails_and_keeps_the_previous_package(publi
         con.execute("UPDATE sdtm.ae SET AESEV = 'CATASTROPHIC'")
     result = run_submission(warehouse)
     assert result.returncode == 3, result.stderr
-    assert "FAILED codelist-values: AE.AESEV: values ['CATASTROPHIC'] are not in codelist CL.AESEV" in result.stderr
+    assert "FAILED codelist-values: sdtm/AE.AESEV: values ['CATASTROPHIC'] are not in codelist CL.AESEV" in result.stderr
     assert "the previous package" in result.stderr.splitlines()[-1]
     assert tree_digest(tmp_path / "submission") == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".submission")) == []
@@ -165,21 +144,26 @@ def test_the_dagster_job_writes_the_same_package(published, package, tmp_path, d
         resources={"warehouse": WarehouseResource(landing_dir=str(tmp_path), warehouse_path=str(warehouse))})
     assert result.success
     assert result.output_for_node("write_submission_package") == str(tmp_path / "submission")
-    assert {p.name for p in (tmp_path / "submission" / "sdtm").iterdir()} == {
-        p.name for p in (package / "sdtm").iterdir()}
+    for folder in ("sdtm", "adam"):
+        assert {p.name for p in (tmp_path / "submission" / folder).iterdir()} == {p.name for p in (package / folder).iterdir()}
     assert json.loads((tmp_path / "submission" / "conformance.json").read_text())["failures"] == []
     # the same rows: the JSON files differ only in their creation time
-    for name in ("dm", "ae", "suppdm"):
-        ours, theirs = (json.loads((folder / "sdtm" / f"{name}.json").read_text()) for folder in (tmp_path / "submission", package))
+    for name in ("sdtm/dm", "sdtm/ae", "sdtm/suppdm", "adam/adsl", "adam/adae"):
+        ours, theirs = (json.loads((folder / f"{name}.json").read_text()) for folder in (tmp_path / "submission", package))
         assert ours["rows"] == theirs["rows"] and ours["columns"] == theirs["columns"]
 
 
 def test_the_study_report_names_the_package_and_its_result(published, package):
     report = (published.parent / "reports" / "study_report.html").read_text(encoding="utf-8")
     conformance = json.loads((package / "conformance.json").read_text())
-    datasets = len(conformance["sdtm"]["datasets"])
-    assert f"<tr><th>Submission package</th><td id=\"submission-package\">{package}: SDTMIG 3.4, SDTM CT 2025-03-28; {datasets} datasets (AE, " in report
-    assert f"every check passed (conformance.json, written {conformance['written_at']} from the file published" in report
+    sdtm = conformance["sdtm"]
+    assert (f"<tr><th>Submission package</th><td id=\"submission-package\">{package}: every check passed "
+            f"(conformance.json, written {conformance['written_at']} from the file published") in report
+    records = sum(d["records"] for d in sdtm["datasets"])
+    checks = sum(c["checked"] for c in sdtm["checks"])
+    assert (f'<li id="submission-package-sdtm">SDTM (<a href="../submission/sdtm/define.html">sdtm/define.html</a>): '
+            f"SDTMIG 3.4, SDTM CT 2025-03-28; {len(sdtm['datasets'])} datasets, {records:,} records (AE, CV, DM, ") in report
+    assert f"; {checks:,} checks made, 0 failures</li>" in report
 
 
 def _checked_json(path: Path, written_bytes: int, written_rows: int) -> list[str]:
@@ -291,7 +275,7 @@ def test_rows_stored_out_of_order_are_found_out_and_written_sorted():
     order = ["STUDYID", "USUBJID", "QSSEQ"]
     with pytest.raises(package.RowsOutOfOrder):
         read_parts(con, published.stored_parts(con, "qs", order), package.OrderCheck(order))
-    said, dataset = [], SimpleNamespace(name="QS", table="qs")
+    said, dataset = [], SimpleNamespace(name="QS", table="qs", schema="sdtm")
     written = package._in_order(con, dataset, order, lambda parts, check: read_parts(con, parts, check), said.append)
     assert [r[2] for r in written] == [0, 1, 2, 4, 5, 6, 7, 100]
-    assert said == ["submission: QS: the rows as stored are not in the order of its keys and --SEQ: writing them sorted instead"]
+    assert said == ["submission: QS: the rows as stored are not in the order of its keys and sequence: writing them sorted instead"]

@@ -80,6 +80,31 @@
     where {{ in_rebuilt_sites('staged.SITEID') }}
 {%- endmacro %}
 
+{#- The measurements CV tabulates: each DTS file with its date column, CVMETHOD and tests, in the
+    order of their --SEQ slots (test_sequence: echo LVEF..LVESD 1..5, ct LVEF..LVPW 6..10). -#}
+{% macro cv_measurements() -%}
+    {{ return([
+        {'file': 'echo', 'dtc': 'ECHODTC', 'method': 'TRANSTHORACIC ECHOCARDIOGRAPHY', 'tests': ['LVEF', 'LVEDV', 'LVESV', 'LVEDD', 'LVESD']},
+        {'file': 'ct', 'dtc': 'CTDTC', 'method': 'CT SCAN', 'tests': ['LVEF', 'LVEDV', 'LVESV', 'IVS', 'LVPW']},
+    ]) }}
+{%- endmacro %}
+
+{#- CVSEQ of the measurement `test_column` (a DTS column name) of the DTS record numbered
+    `record_seq` in `file_column`'s file (echo or ct): as sdtm_cv numbers it. -#}
+{% macro cv_sequence(record_seq, file_column, test_column) -%}
+    {%- set slots = [] -%}
+    {%- for source in cv_measurements() -%}
+        {%- for test in source.tests -%}
+            {%- do slots.append((source.file, test)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set cases = [] -%}
+    {%- for file, test in slots -%}
+        {%- do cases.append("when " ~ file_column ~ " = '" ~ file ~ "' and " ~ test_column ~ " = '" ~ test ~ "' then " ~ loop.index) -%}
+    {%- endfor -%}
+    {{ test_sequence(record_seq, 'case ' ~ (cases | join(' ')) ~ ' end', slots | length) }}
+{%- endmacro %}
+
 {#- --SEQ of a DTS record that yields several rows of one dataset (one echo.csv row: five CV
     tests): (RECORD_SEQ - 1) x `slots` + `slot`, where each test the dataset takes from a file has a
     fixed slot 1..`slots` (CV: echo LVEF..LVESD 1..5, ct LVEF..LVPW 6..10). A record keeps its

@@ -136,6 +136,7 @@ figure{margin:.5rem 0 1rem;break-inside:avoid}
 figure svg{max-width:100%;height:auto}
 figcaption{font-size:.85rem;color:#444}
 .meta td,.meta th{border:none;padding:.05rem .6rem .05rem 0}
+ul.package{margin:.1rem 0;padding-left:1.2rem}
 nav ol{columns:2;font-size:.9rem}
 @media print{nav{display:none}body{max-width:none;font-size:11pt}section{break-before:auto}
  table{break-inside:auto}tr{break-inside:avoid}a{color:inherit;text-decoration:none}}

@@ -36,7 +36,7 @@ def write_study_report(published: Path, out_dir: Path) -> Path:
         f"<tr><th>Generated</th><td>{generated:%Y-%m-%d %H:%M:%S} UTC</td></tr>"
         f"<tr><th>Source</th><td>{text(Path(published).name)} (published warehouse, schema marts)</td></tr>"
         f"<tr><th>Latest transfer per site</th><td>{transfers}</td></tr>"
-        f"<tr><th>Submission package</th><td id=\"{PACKAGE_CELL_ID}\">{submission_package(Path(published))}</td></tr>"
+        f"<tr><th>Submission package</th><td id=\"{PACKAGE_CELL_ID}\">{submission_package(Path(published), Path(out_dir))}</td></tr>"
         "</tbody></table>"
     )
     document = page(f"RegenHeart ({STUDY_ID}) study report", header, sections)

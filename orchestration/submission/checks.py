@@ -1,11 +1,12 @@
-"""The blocking checks of `regenheart submission`, on the files it wrote (before they replace the
-previous package): define.xml against the Define-XML 2.1 schema (the copy odmlib ships); each
-<dataset>.json against the Dataset-JSON v1.1 schema (dataset-json-1.1.schema.json beside this
-file: its head and its first and last rows, see check_dataset_json); each file's size as written;
-and define.xml and the data agreeing both ways: the same datasets, variables in the same
-order, labels, types and lengths in define.xml, the XPT file, the Dataset-JSON file, the published
-table and the model's metadata; every value of a variable with a codelist in that codelist (in
-define.xml, value-level items included); a non-extensible NCI codelist holding NCI terms only.
+"""The blocking checks of `regenheart submission`, on the files it wrote into each folder (sdtm,
+adam) before they replace the previous package: define.xml against the Define-XML 2.1 schema (the
+copy odmlib ships); each <dataset>.json against the Dataset-JSON v1.1 schema
+(dataset-json-1.1.schema.json beside this file: its head and its first and last rows, see
+check_dataset_json); each file's size as written; and define.xml and the data agreeing both ways
+(agreement.py): the same datasets, variables in the same order, labels, types and lengths in
+define.xml, the XPT file, the Dataset-JSON file, the published table and the model's metadata;
+every value of a variable with a codelist in that codelist; a non-extensible NCI codelist holding
+NCI terms only. Each folder's checks are counted and reported on their own (Checks.folder).
 """
 
 from __future__ import annotations
@@ -37,18 +38,22 @@ class Finding:
     dataset: str
     variable: str
     message: str
+    folder: str = ""  # the package's folder checked: sdtm, adam
 
     def __str__(self) -> str:
         where = f"{self.dataset}.{self.variable}" if self.variable else self.dataset or "package"
-        return f"{self.check}: {where}: {self.message}"
+        return f"{self.check}: {self.folder + '/' if self.folder else ''}{where}: {self.message}"
 
     def record(self) -> dict:
-        return {"check": self.check, "dataset": self.dataset, "variable": self.variable, "message": self.message}
+        return {"check": self.check, "folder": self.folder, "dataset": self.dataset, "variable": self.variable,
+                "message": self.message}
 
 
 @dataclass
 class Checks:
-    """The checks made and the findings; datasets are written (and checked) on several threads."""
+    """The checks made on one folder of the package and the findings; datasets are written (and
+    checked) on several threads."""
+    folder: str = ""
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -57,7 +62,7 @@ class Checks:
         with self._lock:
             self.counts[name] = self.counts.get(name, 0) + 1
             if not ok:
-                self.findings.append(Finding(name, dataset, variable, message))
+                self.findings.append(Finding(name, dataset, variable, message, self.folder))
         return ok
 
 

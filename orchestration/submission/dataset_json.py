@@ -4,7 +4,8 @@ DuckDB writes each row's JSON array (in C++), each followed by `,\n`; Python cop
 bytes from DuckDB's Arrow buffer into the file, so memory holds one batch whatever the dataset's
 size. The layout is fixed, and the checks rely on it: line 1 is the document up to
 `"rows": [`, then one row per line (each but the last followed by a comma), then `]}`. Text values are those of the XPT file (cut to 200 bytes
-by the same rule where XPT v5 needs it), a NULL is null, a number that is not finite is null.
+by the same rule where XPT v5 needs it), a NULL is null, a number that is not finite is null; a date
+or datetime (a SAS number in the XPT file) is ISO 8601 text.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from orchestration.dts import STUDY_ID
 from orchestration.exports.queued_file import QueuedFile
-from orchestration.exports.xpt import fitted_text, utf8_bytes
+from orchestration.exports.xpt import DATE_FORMAT, DATETIME_FORMAT, fitted_text, utf8_bytes
 from orchestration.sql import identifier
 from orchestration.submission.published import Column
 
@@ -31,18 +33,44 @@ class JsonColumn:
     data_type: str  # Dataset-JSON: string | integer | double
     length: int | None = None
     key_sequence: int | None = None
+    target_data_type: str | None = None  # a date or datetime that is a number in the XPT file: integer
+    display_format: str | None = None
 
     def record(self) -> dict:
         column = {"itemOID": self.item_oid, "name": self.name, "label": self.label, "dataType": self.data_type}
+        if self.target_data_type is not None:
+            column["targetDataType"] = self.target_data_type
         if self.length is not None:
             column["length"] = self.length
+        if self.display_format is not None:
+            column["displayFormat"] = self.display_format
         if self.key_sequence is not None:
             column["keySequence"] = self.key_sequence
         return column
 
 
+class Temporal(NamedTuple):
+    data_type: str  # Dataset-JSON's
+    iso_format: str  # strftime's, of the ISO 8601 text
+    display_format: str  # the SAS format of the XPT file's number (define.xml's def:DisplayFormat)
+
+
+# a date or datetime column: Dataset-JSON v1.1 writes it as ISO 8601 text of dataType date /
+# datetime, with targetDataType integer where the XPT file (and define.xml) hold a SAS number
+TEMPORAL = {"date": Temporal("date", "%Y-%m-%d", DATE_FORMAT),
+            "datetime": Temporal("datetime", "%Y-%m-%dT%H:%M:%S", DATETIME_FORMAT)}
+
+
 def json_data_type(column: Column) -> str:
+    if column.kind in TEMPORAL:
+        return TEMPORAL[column.kind].data_type
     return {"integer": "integer", "float": "double"}.get(column.kind, "string")
+
+
+def json_column(column: Column, item_oid: str, label: str, length: int | None, key_sequence: int | None) -> JsonColumn:
+    temporal = TEMPORAL.get(column.kind)
+    return JsonColumn(item_oid, column.name, label, json_data_type(column), length if column.kind == "text" else None,
+                      key_sequence, "integer" if temporal else None, temporal.display_format if temporal else None)
 
 
 def value_sql(column: Column, cut: bool = False) -> str:
@@ -52,6 +80,8 @@ def value_sql(column: Column, cut: bool = False) -> str:
         return f"CASE WHEN {q} IS NULL THEN NULL ELSE {fitted_text(q)} END" if cut else q
     if column.kind == "float":
         return f"CASE WHEN isfinite({q}) THEN {q}::DOUBLE END"
+    if column.kind in TEMPORAL:  # an infinite date is missing in the XPT file: null here
+        return f"CASE WHEN isfinite({q}) THEN strftime({q}, '{TEMPORAL[column.kind].iso_format}') END"
     return f"{q}::BIGINT"
 
 
@@ -99,11 +129,11 @@ class DatasetJsonRows:
 
 
 def header_fields(*, name: str, label: str, item_group_oid: str, records: int, created: str, db_modified: str,
-                  metadata_version_oid: str, source_version: str, originator: str) -> dict:
+                  metadata_version_oid: str, source_version: str, originator: str, standard: str = "SDTM") -> dict:
     return {
         "datasetJSONCreationDateTime": created,
         "datasetJSONVersion": DATASET_JSON_VERSION,
-        "fileOID": f"{STUDY_ID}.SDTM.{name}.{created}",
+        "fileOID": f"{STUDY_ID}.{standard}.{name}.{created}",
         "dbLastModifiedDateTime": db_modified,
         "originator": originator,
         "sourceSystem": {"name": "regenheart", "version": source_version},

@@ -1,10 +1,12 @@
-"""define.xml (CDISC Define-XML 2.1) of one package, built with lxml from the datasets' metadata
-(dbt's manifest), the study's terminology and what the data hold (lengths, digits, test codes).
+"""define.xml (CDISC Define-XML 2.1) of one standard's folder of the package (SDTM, ADaM), built
+with lxml from the datasets' metadata (dbt's manifest), the study's terminology and what the data
+hold (lengths, digits, test codes or parameters).
 
-OIDs: IG.<DATASET>, IT.<DATASET>.<VARIABLE> (value level: IT.<DATASET>.<VARIABLE>.<TESTCD>),
+OIDs: IG.<DATASET>, IT.<DATASET>.<VARIABLE> (value level: IT.<DATASET>.<VARIABLE>.<CODE>),
 CL.<CODELIST>, MT.<DATASET>.<VARIABLE>, COM.<DATASET>[.<VARIABLE>], VL.<DATASET>.<VARIABLE>,
-WC.<DATASET>.<TESTCD variable>.<TESTCD>, LF.<DATASET>. Dataset-JSON's itemGroupOID and itemOIDs
-are these.
+WC.<DATASET>.<--TESTCD or PARAMCD>.<CODE>, LF.<DATASET>. Dataset-JSON's itemGroupOID and itemOIDs
+are these. A date or datetime (ADaM's *DT, *DTM) is a SAS number: DataType integer with its
+def:DisplayFormat (DATE9., DATETIME20.), as in the XPT file.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from orchestration.dts import STUDY_ID
+from orchestration.submission.dataset_json import TEMPORAL
 from orchestration.submission.metadata import Dataset, Variable
 from orchestration.submission.published import Column, Measures, TestCodeMeasures
+from orchestration.submission.standards import Standard
 from orchestration.submission.terminology import CodeList
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -25,14 +29,7 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 NSMAP = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
 DEFINE_VERSION = "2.1.0"
-IG_STANDARD = {"OID": "STD.SDTMIG.3.4", "Name": "SDTMIG", "Type": "IG", "Version": "3.4", "Status": "Final"}
-CT_STANDARD = {"OID": "STD.CT.SDTM.2025-03-28", "Name": "CDISC/NCI", "Type": "CT", "PublishingSet": "SDTM",
-               "Version": "2025-03-28", "Status": "Final"}
-METADATA_VERSION_OID = "MDV.NCT04325594.SDTMIG.3.4"
 ORIGINATOR = "RegenHeart clinical data warehouse"
-# The result variables that get value-level metadata by test code, after the domain prefix.
-RESULT_SUFFIXES = ("ORRES", "ORRESU", "STRESC", "STRESN", "STRESU")
-TRIAL_DESIGN = "TRIAL DESIGN"
 
 
 def _odm(tag: str) -> str:
@@ -58,11 +55,13 @@ class DatasetFacts:
     columns: list[Column]  # the published table's, in order
     measures: Measures | None  # None until measured (the package measures once the files are written)
     text_width: dict[str, int]  # text column -> its XPT width in bytes (Length)
-    tests: TestCodeMeasures | None = None
+    tests: TestCodeMeasures | None = None  # by the value-level key's codes (--TESTCD, PARAMCD)
     result_columns: list[Column] = field(default_factory=list)
 
 
 def data_type(column: Column, measures: Measures) -> str:
+    if column.kind in TEMPORAL:
+        return "integer"  # a SAS date or datetime, with its def:DisplayFormat
     if column.kind != "text":
         return column.kind
     if column.name.endswith("DTC"):
@@ -70,13 +69,14 @@ def data_type(column: Column, measures: Measures) -> str:
     return "text"
 
 
-def build_define(facts: list[DatasetFacts], codelists: dict[str, CodeList], created: datetime | None = None,
-                 study_name: str = "RegenHeart", description: str = "") -> etree._ElementTree:
+def build_define(standard: Standard, facts: list[DatasetFacts], codelists: dict[str, CodeList],
+                 created: datetime | None = None, study_name: str = "RegenHeart", description: str = "") -> etree._ElementTree:
     created = created or datetime.now(timezone.utc)
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ig = standard.ig
     root = etree.Element(_odm("ODM"), nsmap=NSMAP)
     root.set("FileType", "Snapshot")
-    root.set("FileOID", f"DEF.{STUDY_ID}.SDTM.{created:%Y%m%dT%H%M%S}")
+    root.set("FileOID", f"DEF.{STUDY_ID}.{standard.key.upper()}.{created:%Y%m%dT%H%M%S}")
     root.set("CreationDateTime", stamp)
     root.set("ODMVersion", "1.3.2")
     root.set("Originator", ORIGINATOR)
@@ -89,15 +89,13 @@ def build_define(facts: list[DatasetFacts], codelists: dict[str, CodeList], crea
     etree.SubElement(gv, _odm("StudyDescription")).text = description or (
         f"{study_name} ({STUDY_ID}): intracoronary umbilical cord mesenchymal stem cells in non-ischemic heart failure")
     etree.SubElement(gv, _odm("ProtocolName")).text = STUDY_ID
-    mdv = etree.SubElement(study, _odm("MetaDataVersion"), OID=METADATA_VERSION_OID,
-                           Name=f"{study_name} SDTM tabulations", Description="SDTMIG 3.4 tabulation datasets")
+    mdv = etree.SubElement(study, _odm("MetaDataVersion"), OID=standard.metadata_version_oid,
+                           Name=f"{study_name} {standard.title}",
+                           Description=f"{ig['Name']} {ig['Version']} {standard.purpose.lower()} datasets")
     mdv.set(_def("DefineVersion"), DEFINE_VERSION)
-
     standards = etree.SubElement(mdv, _def("Standards"))
-    etree.SubElement(standards, _def("Standard"), **IG_STANDARD)
-    etree.SubElement(standards, _def("Standard"), **CT_STANDARD)
 
-    value_lists, where_clauses, groups, items, methods, comments, leaves = [], [], [], [], [], [], []
+    value_lists, where_clauses, groups, items, methods, comments = [], [], [], [], [], []
     used_codelists: list[str] = []
 
     def use_codelist(name: str | None) -> None:
@@ -107,12 +105,16 @@ def build_define(facts: list[DatasetFacts], codelists: dict[str, CodeList], crea
     for fact in sorted(facts, key=_dataset_order):
         ds = fact.dataset
         columns = {c.name: c for c in fact.columns}
-        group = etree.Element(_odm("ItemGroupDef"), OID=item_group_oid(ds), Domain=_domain(ds), Name=ds.name,
-                              Repeating="No" if ds.name == "DM" else "Yes",
-                              IsReferenceData="Yes" if ds.dataset_class == TRIAL_DESIGN else "No",
-                              SASDatasetName=ds.name, Purpose="Tabulation")
+        group = etree.Element(_odm("ItemGroupDef"), OID=item_group_oid(ds))
+        if standard.domain_attribute:
+            group.set("Domain", ds.name)
+        group.set("Name", ds.name)
+        group.set("Repeating", "No" if ds.name == standard.subject_level else "Yes")
+        group.set("IsReferenceData", "Yes" if ds.dataset_class == standard.reference_class else "No")
+        group.set("SASDatasetName", ds.name)
+        group.set("Purpose", standard.purpose)
         group.set(_def("Structure"), ds.structure)
-        group.set(_def("StandardOID"), IG_STANDARD["OID"])
+        group.set(_def("StandardOID"), ig["OID"])
         group.set(_def("ArchiveLocationID"), f"LF.{ds.name}")
         if fact.measures.rows == 0:
             group.set(_def("HasNoData"), "Yes")
@@ -144,12 +146,18 @@ def build_define(facts: list[DatasetFacts], codelists: dict[str, CodeList], crea
                 items.extend(vitems)
                 where_clauses.extend(wcs)
             items.append(item)
-        etree.SubElement(group, _def("Class"), Name=ds.dataset_class)
+        dataset_class = etree.SubElement(group, _def("Class"), Name=ds.dataset_class)
+        if ds.subclass:
+            etree.SubElement(dataset_class, _def("SubClass"), Name=ds.subclass)
         leaf = etree.SubElement(group, _def("leaf"), ID=f"LF.{ds.name}")
         leaf.set(f"{{{XLINK_NS}}}href", f"{ds.file_stem}.xpt")
         etree.SubElement(leaf, _def("title")).text = f"{ds.file_stem}.xpt"
         groups.append(group)
 
+    etree.SubElement(standards, _def("Standard"), **ig)
+    for ct in ct_standards(standard, facts, codelists):
+        etree.SubElement(standards, _def("Standard"), **ct)
+    used = [codelists[name] for name in used_codelists if name in codelists]
     for element in value_lists:
         mdv.append(element)
     seen_wc = set()
@@ -159,22 +167,39 @@ def build_define(facts: list[DatasetFacts], codelists: dict[str, CodeList], crea
             mdv.append(element)
     for element in groups + items:
         mdv.append(element)
-    for name in used_codelists:
-        if name in codelists:
-            mdv.append(_codelist(codelists[name]))
+    types = _codelist_data_types(facts)
+    for codelist in used:
+        mdv.append(_codelist(codelist, types.get(codelist.name, "text")))
     for element in methods + comments:
         mdv.append(element)
     return etree.ElementTree(root)
 
 
+def ct_standards(standard: Standard, facts: list[DatasetFacts], codelists: dict[str, CodeList]) -> list[dict[str, str]]:
+    """The CT standards of the NCI codelists the datasets' variables use, in the order of the
+    standard's seeds."""
+    used = [codelists[v.codelist] for fact in facts for v in fact.dataset.variables if v.codelist in codelists]
+    seeds = {c.seed: c.standard for c in used if c.standard}
+    return [seeds[seed] for seed in standard.seeds if seed in seeds]
+
+
+def _codelist_data_types(facts: list[DatasetFacts]) -> dict[str, str]:
+    """A codelist's DataType: that of the variables using it (integer, float), text when they differ."""
+    found: dict[str, set[str]] = {}
+    for fact in facts:
+        columns = {c.name: c for c in fact.columns}
+        for variable in fact.dataset.variables:
+            if variable.codelist and variable.name in columns:
+                kind = columns[variable.name].kind
+                found.setdefault(variable.codelist, set()).add(kind if kind in ("integer", "float") else "text")
+    return {name: kinds.pop() if len(kinds) == 1 else "text" for name, kinds in found.items()}
+
+
 def _dataset_order(fact: DatasetFacts) -> tuple:
-    """DM first, then the other subject datasets, the trial design ones last, by name."""
+    """The subject-level dataset (DM, ADSL) first, then the other subject datasets, the reference
+    (trial design) ones last, by name."""
     ds = fact.dataset
-    return (ds.dataset_class == TRIAL_DESIGN, ds.name != "DM", ds.name)
-
-
-def _domain(ds: Dataset) -> str:
-    return ds.name
+    return (ds.dataset_class == ds.standard.reference_class, ds.name != ds.standard.subject_level, ds.name)
 
 
 def _version() -> str:
@@ -217,6 +242,8 @@ def _item_def(ds: Dataset, variable: Variable, column: Column | None, fact: Data
         if kind == "float":
             item.set("SignificantDigits", str(decimals if decimals is not None else fact.measures.decimals.get(variable.name, 0)))
     item.set("SASFieldName", name)
+    if column is not None and column.kind in TEMPORAL:
+        item.set(_def("DisplayFormat"), TEMPORAL[column.kind].display_format)
     _description(item, label or variable.label)
     if variable.codelist:
         etree.SubElement(item, _odm("CodeListRef"), CodeListOID=f"CL.{variable.codelist}")
@@ -239,18 +266,19 @@ def _value_listed(fact: DatasetFacts) -> set[str]:
 
 
 def result_columns(dataset: Dataset, columns: list[Column]) -> list[Column]:
-    """The result columns of a --TESTCD dataset that get value-level metadata (--ORRES, --ORRESU,
-    --STRESC, --STRESN, --STRESU), in the table's order."""
-    if not dataset.test_code:
+    """The columns of a dataset with a value-level key (--TESTCD, PARAMCD) that get value-level
+    metadata by its codes (--ORRES, --ORRESU, --STRESC, --STRESN, --STRESU; AVAL, AVALC), in the
+    table's order."""
+    if not dataset.value_key:
         return []
-    wanted = {dataset.name + suffix for suffix in RESULT_SUFFIXES}
+    wanted = dataset.value_results
     return [c for c in columns if c.name in wanted]
 
 
 def _value_list(ds: Dataset, variable: Variable, column: Column, fact: DatasetFacts, vl_oid: str):
     value_list = etree.Element(_def("ValueListDef"), OID=vl_oid)
     items, where_clauses = [], []
-    test_code = ds.test_code
+    test_code = ds.value_key
     for order, code in enumerate(fact.tests.codes, start=1):
         wc_oid = f"WC.{ds.name}.{test_code}.{code}"
         oid = f"{item_oid(ds, variable.name)}.{code}"
@@ -258,8 +286,7 @@ def _value_list(ds: Dataset, variable: Variable, column: Column, fact: DatasetFa
         if variable.origin == "Derived":
             ref.set("MethodOID", f"MT.{ds.name}.{variable.name}")
         etree.SubElement(ref, _def("WhereClauseRef"), WhereClauseOID=wc_oid)
-        length = fact.tests.length.get((code, variable.name), 1) if column.kind != "text" else \
-            fact.tests.length.get((code, variable.name), 1)
+        length = fact.tests.length.get((code, variable.name), 1)
         items.append(_item_def(ds, variable, column, fact, oid, variable.name, length=max(1, length),
                                decimals=fact.tests.decimals.get((code, variable.name), 0),
                                label=f"{variable.label} ({code})"[:200]))
@@ -271,10 +298,10 @@ def _value_list(ds: Dataset, variable: Variable, column: Column, fact: DatasetFa
     return value_list, items, where_clauses
 
 
-def _codelist(codelist: CodeList):
-    element = etree.Element(_odm("CodeList"), OID=f"CL.{codelist.name}", Name=codelist.title, DataType="text")
-    if codelist.code:
-        element.set(_def("StandardOID"), CT_STANDARD["OID"])
+def _codelist(codelist: CodeList, data_type: str = "text"):
+    element = etree.Element(_odm("CodeList"), OID=f"CL.{codelist.name}", Name=codelist.title, DataType=data_type)
+    if codelist.standard:
+        element.set(_def("StandardOID"), codelist.standard["OID"])
     decoded = codelist.decoded
     for term in codelist.terms:
         if decoded:

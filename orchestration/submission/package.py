@@ -1,13 +1,17 @@
-"""write_submission: the SDTM submission package of the published warehouse, checked, then put in
-place of the previous one as a whole.
+"""write_submission: the submission package of the published warehouse, SDTM and ADaM, checked,
+then put in place of the previous one as a whole.
 
     <warehouse dir>/submission/
         sdtm/<dataset>.xpt, sdtm/<dataset>.json (one per table of schema sdtm), define.xml, define.html
+        adam/<dataset>.xpt, adam/<dataset>.json (one per table of schema adam), define.xml, define.html
         conformance.json
 
-Everything is written into a new folder beside `submission/`; the blocking checks (checks.py) run
-on the files written there; only when they find nothing does the new folder replace the old one
-(folder_swap.py). On a failure the new folder is removed and the previous package stays as it was.
+Each standard (standards.py) is one folder, written by the same code: its datasets from the models
+of its dbt folder and the tables of its schema, its define.xml from their metadata and its
+terminology seeds. Everything is written into a new folder beside `submission/`; the blocking
+checks (checks.py, agreement.py) run on the files written there; only when they find nothing in
+either folder does the new folder replace the old one (folder_swap.py). On a failure the new
+folder is removed and the previous package stays as it was.
 """
 
 from __future__ import annotations
@@ -27,29 +31,35 @@ from orchestration.exports.labels import XptVariable
 from orchestration.exports.xpt import ROWS_PER_CHUNK, XptLimitError, XptRecords, check_xpt_plan, plan_dataset
 from orchestration.sql import qualified
 from orchestration.submission import checks as C
-from orchestration.submission.dataset_json import (
-    DATASET_JSON_VERSION, DatasetJsonRows, JsonColumn, header_fields, json_data_type,
-)
+from orchestration.submission.agreement import check_folder
+from orchestration.submission.dataset_json import DATASET_JSON_VERSION, DatasetJsonRows, header_fields, json_column
 from orchestration.submission.define_html import write_define_html
 from orchestration.submission.define_xml import (
-    CT_STANDARD, DEFINE_VERSION, IG_STANDARD, METADATA_VERSION_OID, ORIGINATOR, DatasetFacts, _version,
-    build_define, item_group_oid, item_oid, result_columns,
+    DEFINE_VERSION, ORIGINATOR, DatasetFacts, _version, build_define, ct_standards, item_group_oid, item_oid,
+    result_columns,
 )
 from orchestration.submission.folder_swap import replace_folder, staging_folder
-from orchestration.submission.metadata import Dataset, Metadata, load_metadata
+from orchestration.submission.metadata import Dataset, load_metadata
 from orchestration.submission.published import (
-    SDTM_SCHEMA, Column, Measures, TestCodeMeasures, measure, measure_test_codes, open_published, order_key, published_tables,
+    Column, Measures, TestCodeMeasures, measure, measure_test_codes, open_published, order_key, published_tables,
     sorted_parts, stored_parts, table_columns,
 )
-from orchestration.submission.terminology import load_terminology
+from orchestration.submission.standards import ADAM_CT, SDTM_CT, STANDARDS, Standard
+from orchestration.submission.terminology import Terminology, load_seeds
 
 SUBMISSION_FOLDER = "submission"
 DATASET_WRITERS = 2
 CONFORMANCE = "conformance.json"
-STANDARDS = {
-    "SDTMIG": IG_STANDARD["Version"], "SDTM": "2.0", "controlled_terminology": f"SDTM CT {CT_STANDARD['Version']}",
-    "Define-XML": DEFINE_VERSION, "Dataset-JSON": DATASET_JSON_VERSION, "XPT": "SAS transport version 5",
-}
+
+
+def standards_record() -> dict:
+    """conformance.json's standards: each standard's implementation guide and model, the CT packages."""
+    record = {}
+    for standard in STANDARDS:
+        record[standard.ig["Name"]] = standard.ig["Version"]
+        record[standard.model_version[0]] = standard.model_version[1]
+    record["controlled_terminology"] = [f"{ct['PublishingSet']} CT {ct['Version']}" for ct in (SDTM_CT, ADAM_CT)]
+    return {**record, "Define-XML": DEFINE_VERSION, "Dataset-JSON": DATASET_JSON_VERSION, "XPT": "SAS transport version 5"}
 
 
 class SubmissionFailed(Exception):
@@ -63,9 +73,29 @@ class SubmissionFailed(Exception):
 @dataclass
 class Submission:
     folder: Path  # <warehouse dir>/submission
-    datasets: dict[str, int]  # dataset -> records
+    datasets: dict[str, dict[str, int]]  # standard (sdtm, adam) -> dataset -> records
     conformance: dict = field(default_factory=dict)
     seconds: float = 0.0
+
+
+@dataclass
+class _Part:
+    """One standard's folder of the package, as it is written and checked."""
+    standard: Standard
+    folder: Path
+    terminology: Terminology
+    checks: C.Checks
+    datasets: list[Dataset]  # a model and a published table both
+    rows: dict[str, int]  # dataset -> records in the table
+    written: dict[str, tuple] = field(default_factory=dict)  # dataset -> _write_dataset's result
+    facts: list[DatasetFacts] = field(default_factory=list)
+    records: dict[str, int] = field(default_factory=dict)
+    adjustments: list[dict] = field(default_factory=list)
+    json_files: dict[str, C.JsonFile | None] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> list[str]:
+        return [d.name for d in self.datasets if not self.rows[d.name]]
 
 
 def submission_folder(published: Path) -> Path:
@@ -78,38 +108,17 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
     target = submission_folder(published)
     con, build = open_published(published)
     try:
-        metadata = load_metadata(manifest_path)
-        terminology = load_terminology()
-        checks = C.Checks()
-        datasets = _datasets_to_write(con, metadata, terminology, checks)
         new = staging_folder(target)
         try:
-            sdtm = new / "sdtm"
-            sdtm.mkdir()
             created = datetime.now(timezone.utc)
-            facts, records, adjustments, empty, json_files = [], {}, [], [], {}
-            rows = {dataset.name: _rows(con, dataset) for dataset in datasets}
-            for dataset in datasets:
-                if not rows[dataset.name]:
-                    say(f"submission: {dataset.name}: no records: not submitted (an empty dataset is left out)")
-                    empty.append(dataset.name)
-            written = _write_datasets(con, [d for d in datasets if rows[d.name]], rows, sdtm, build, created, checks, say)
-            for dataset in datasets:  # in name order, whichever was written first
-                fact, count, adjusted, json_file = written.get(dataset.name, (None, 0, [], None))
-                if fact is not None:
-                    facts.append(fact)
-                    records[dataset.name] = count
-                    adjustments.extend(adjusted)
-                    json_files[dataset.name] = json_file
-            define_path = sdtm / "define.xml"
-            build_define(facts, terminology, created).write(
-                str(define_path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
-            say("submission: define.xml written; checking the package")
-            _check_package(sdtm, facts, terminology, records, checks, json_files)
-            write_define_html(define_path, sdtm / "define.html")
-            conformance = _conformance(build, facts, records, checks, adjustments, created, empty)
-            if checks.findings:
-                raise SubmissionFailed(checks.findings)
+            parts = [_prepare(con, standard, manifest_path, new, say) for standard in STANDARDS]
+            _write_datasets(con, parts, build, created, say)
+            for part in parts:
+                _define_and_check(part, created, say)
+            conformance = _conformance(build, parts, created)
+            findings = [f for part in parts for f in part.checks.findings]
+            if findings:
+                raise SubmissionFailed(findings)
             (new / CONFORMANCE).write_text(json.dumps(conformance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             replace_folder(new, target)
         except BaseException:
@@ -118,8 +127,41 @@ def write_submission(published: Path, manifest_path: Path, say: Callable[[str], 
     finally:
         con.close()
     _update_study_report(published, say)
-    return Submission(target, records, conformance, time.monotonic() - started)
+    datasets = {part.standard.key: part.records for part in parts}
+    return Submission(target, datasets, conformance, time.monotonic() - started)
 
+
+def _prepare(con, standard: Standard, manifest_path: Path, package: Path, say) -> _Part:
+    """The standard's folder in the new package and the datasets to write into it."""
+    folder = package / standard.key
+    folder.mkdir()
+    terminology = load_seeds(standard.seeds, standard.seed_codelists)
+    checks = C.Checks(standard.key)
+    for problem in terminology.problems:
+        checks.check(C.METADATA, False, "", "", problem)
+    datasets = _datasets_to_write(con, standard, load_metadata(manifest_path, standard), terminology, checks)
+    rows = {d.name: _rows(con, d) for d in datasets}
+    for dataset in datasets:
+        if not rows[dataset.name]:
+            say(f"submission: {dataset.name}: no records: not submitted (an empty dataset is left out)")
+    return _Part(standard, folder, terminology, checks, datasets, rows)
+
+
+def _define_and_check(part: _Part, created: datetime, say) -> None:
+    """The folder's define.xml from what the writers found, its checks, then define.html."""
+    for dataset in part.datasets:  # in name order, whichever was written first
+        fact, count, adjusted, json_file = part.written.get(dataset.name, (None, 0, [], None))
+        if fact is not None:
+            part.facts.append(fact)
+            part.records[dataset.name] = count
+            part.adjustments.extend(adjusted)
+            part.json_files[dataset.name] = json_file
+    define_path = part.folder / "define.xml"
+    build_define(part.standard, part.facts, part.terminology, created).write(
+        str(define_path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    say(f"submission: {part.standard.key}/define.xml written; checking the {part.standard.key} folder")
+    check_folder(part.folder, part.facts, part.terminology, part.records, part.checks, part.json_files)
+    write_define_html(define_path, part.folder / "define.html", part.standard.predecessors_page)
 
 
 def _update_study_report(published: Path, say) -> None:
@@ -143,62 +185,68 @@ def _update_study_report(published: Path, say) -> None:
     say(f"submission: {report} now names this package")
 
 
-def _datasets_to_write(con, metadata: Metadata, terminology, checks: C.Checks) -> list[Dataset]:
-    """The datasets that are both a published table of schema sdtm and a model of models/sdtm, in
-    name order; a table without a model, a model without a table, a model whose columns are not the
-    table's (names and order), a codelist the terminology lacks, and every problem of the metadata
-    are findings."""
-    tables = published_tables(con, SDTM_SCHEMA)
+def _datasets_to_write(con, standard: Standard, metadata, terminology, checks: C.Checks) -> list[Dataset]:
+    """The datasets that are both a published table of the standard's schema and a model of its
+    dbt folder, in name order; a table without a model, a model without a table, a model whose
+    columns are not the table's (names and order), a codelist the terminology lacks, every
+    problem of the metadata, and a standard with no dataset at all are findings."""
+    schema, models = standard.schema, f"dbt_project/{standard.models}"
+    tables = published_tables(con, schema)
     for dataset, variable, what in metadata.problems:
         checks.check(C.METADATA, False, dataset, variable, what)
+    checks.check(C.METADATA, bool(tables or metadata.datasets), "", "",
+                 f"no model in {models} and no published table of schema {schema}: the {schema} folder would be empty")
     for table in tables:
         checks.check(C.METADATA, table in metadata.datasets, table.upper(), "",
-                     f"published table sdtm.{table} has no model in dbt_project/models/sdtm (no metadata for define.xml)")
+                     f"published table {schema}.{table} has no model in {models} (no metadata for define.xml)")
     written = []
     for table, dataset in sorted(metadata.datasets.items()):
         if not checks.check(C.METADATA, table in tables, dataset.name, "",
-                            f"model {dataset.model} has no published table sdtm.{table} (refresh first)"):
+                            f"model {dataset.model} has no published table {schema}.{table} (refresh first)"):
             continue
-        columns = [c.name for c in table_columns(con, table)]
+        columns = [c.name for c in table_columns(con, table, schema)]
         names = [v.name for v in dataset.variables]
         checks.check(C.METADATA, columns == names, dataset.name, "",
                      f"the yml columns {names} are not the published table's {columns} (names and order)")
         for variable in dataset.variables:
             if variable.codelist:
                 checks.check(C.METADATA, variable.codelist in terminology, dataset.name, variable.name,
-                             f"codelist {variable.codelist} is not in seeds/sdtm_terminology.csv")
+                             f"codelist {variable.codelist} is in none of seeds/{', seeds/'.join(standard.terminology_seeds)}")
         written.append(dataset)
     return written
 
 
 def _rows(con, dataset: Dataset) -> int:
-    return con.execute(f"SELECT count(*) FROM {qualified(SDTM_SCHEMA, dataset.table)}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {qualified(dataset.schema, dataset.table)}").fetchone()[0]
 
 
-def _write_datasets(con, datasets: list[Dataset], rows: dict[str, int], sdtm: Path, build, created: datetime,
-                    checks: C.Checks, say) -> dict[str, tuple]:
-    """Each dataset's files, DATASET_WRITERS at a time, the largest first, then what define.xml
-    says of each dataset's values: much of a dataset's time is DuckDB making its rows' text on one
-    thread and the disk taking them, so a second dataset keeps the other core busy, and the
-    measuring is done by whichever writer is free, not on the largest dataset's way. Each task
-    reads through a cursor of its own."""
-    def on_cursor(task, dataset: Dataset):
+def _write_datasets(con, parts: list[_Part], build, created: datetime, say) -> None:
+    """Each dataset's files (every standard's datasets with records), DATASET_WRITERS at a time, the
+    largest first, then what define.xml says of each dataset's values: much of a dataset's time is
+    DuckDB making its rows' text on one thread and the disk taking them, so a second dataset keeps
+    the other core busy, and the measuring is done by whichever writer is free, not on the largest
+    dataset's way. Each task reads through a cursor of its own."""
+    def on_cursor(task, part: _Part, dataset: Dataset):
         with con.cursor() as cursor:
-            return task(cursor, dataset)
+            return task(cursor, part, dataset)
 
-    def write(cursor, dataset: Dataset):
-        return _write_dataset(cursor, dataset, sdtm, build, created, checks, say)
+    def write(cursor, part: _Part, dataset: Dataset):
+        return _write_dataset(cursor, dataset, part.folder, build, created, part.checks, say)
 
-    largest_first = sorted(datasets, key=lambda d: -rows[d.name])
+    def measure_dataset(cursor, part: _Part, dataset: Dataset):
+        return _measure(cursor, dataset)
+
+    jobs = [(part, dataset) for part in parts for dataset in part.datasets if part.rows[dataset.name]]
+    largest_first = sorted(jobs, key=lambda job: -job[0].rows[job[1].name])
     with ThreadPoolExecutor(max_workers=DATASET_WRITERS) as pool:
-        writing = [pool.submit(on_cursor, write, dataset) for dataset in largest_first]
-        measuring = [pool.submit(on_cursor, _measure, dataset) for dataset in largest_first]
-        written = {dataset.name: task.result() for dataset, task in zip(largest_first, writing)}
-        for task in measuring:
-            fact = written[task.result().dataset.name][0]
+        writing = [pool.submit(on_cursor, write, *job) for job in largest_first]
+        measuring = [pool.submit(on_cursor, measure_dataset, *job) for job in largest_first]
+        for (part, dataset), task in zip(largest_first, writing):
+            part.written[dataset.name] = task.result()
+        for (part, dataset), task in zip(largest_first, measuring):
+            fact = part.written[dataset.name][0]
             if fact is not None:
                 _add_measures(fact, task.result())
-    return written
 
 
 @dataclass
@@ -210,11 +258,13 @@ class _Measured:
 
 
 def _measure(con, dataset: Dataset) -> _Measured:
-    columns = table_columns(con, dataset.table)
+    columns = table_columns(con, dataset.table, dataset.schema)
     codelisted = [v.name for v in dataset.variables if v.codelist]
-    found = _Measured(dataset, measure(con, dataset.table, columns, codelisted), result_columns(dataset, columns))
-    if dataset.test_code and found.result_columns:
-        found.tests = measure_test_codes(con, qualified(SDTM_SCHEMA, dataset.table), dataset.test_code, found.result_columns)
+    found = _Measured(dataset, measure(con, dataset.table, columns, codelisted, dataset.schema),
+                      result_columns(dataset, columns))
+    if dataset.value_key and found.result_columns:
+        found.tests = measure_test_codes(con, qualified(dataset.schema, dataset.table), dataset.value_key,
+                                         found.result_columns)
     return found
 
 
@@ -225,21 +275,23 @@ def _add_measures(fact: DatasetFacts, measured: _Measured) -> None:
 
 
 def _sort_order(dataset: Dataset, columns: list[str]) -> list[str]:
-    """The dataset's keys, then --SEQ (unique within a subject: the order is then total); a
-    dataset without --SEQ then sorts by every column, so that its order is always the same."""
-    seq = f"{dataset.name}SEQ"
+    """The dataset's keys, then its sequence variable (--SEQ, ASEQ: unique within a subject, the
+    order is then total); a dataset without one then sorts by every column, so that its order is
+    always the same."""
+    seq = dataset.sequence
     order = [k for k in dataset.keys if k in columns]
     if seq in columns:
         return order + ([seq] if seq not in order else [])
     return order + [c for c in columns if c not in order]
 
 
-def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, checks: C.Checks, say):
+def _write_dataset(con, dataset: Dataset, folder: Path, build, created: datetime, checks: C.Checks, say):
     started = time.monotonic()
-    columns = table_columns(con, dataset.table)
+    schema = dataset.schema
+    columns = table_columns(con, dataset.table, schema)
     labels = {v.name: XptVariable(v.name, v.label) for v in dataset.variables}
-    plan = plan_dataset(con, dataset.table, schema=SDTM_SCHEMA, label=dataset.label)
     try:
+        plan = plan_dataset(con, dataset.table, schema=schema, label=dataset.label)
         check_xpt_plan(plan, labels)
     except XptLimitError as exc:
         checks.check(C.METADATA, False, dataset.name, "", str(exc))
@@ -247,18 +299,18 @@ def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, 
     text_width = {c.name: c.width for c in plan.columns if c.width}
     fact = DatasetFacts(dataset, columns, None, text_width)  # measures: _measure, once every file is written
     json_columns = [
-        JsonColumn(item_oid(dataset, c.name), c.name, dataset.variable(c.name).label, json_data_type(c),
-                   text_width.get(c.name) if c.kind == "text" else None,
-                   dataset.keys.index(c.name) + 1 if c.name in dataset.keys else None)
+        json_column(c, item_oid(dataset, c.name), dataset.variable(c.name).label, text_width.get(c.name),
+                    dataset.keys.index(c.name) + 1 if c.name in dataset.keys else None)
         for c in columns
     ]
     header = header_fields(
         name=dataset.name, label=dataset.label, item_group_oid=item_group_oid(dataset), records=plan.rows,
         created=created.strftime("%Y-%m-%dT%H:%M:%S"), db_modified=build.modified.rstrip("Z"),
-        metadata_version_oid=METADATA_VERSION_OID, source_version=_version(), originator=ORIGINATOR,
+        metadata_version_oid=dataset.standard.metadata_version_oid, source_version=_version(), originator=ORIGINATOR,
+        standard=dataset.standard.key.upper(),
     )
     order = _sort_order(dataset, [c.name for c in columns])
-    files = (sdtm / f"{dataset.file_stem}.xpt", sdtm / f"{dataset.file_stem}.json")
+    files = (folder / f"{dataset.file_stem}.xpt", folder / f"{dataset.file_stem}.json")
     json_layout = (columns, header, json_columns, frozenset(c.name for c in plan.columns if c.truncated))
 
     def write(parts: list[str], in_order: OrderCheck | None):
@@ -270,21 +322,22 @@ def _write_dataset(con, dataset: Dataset, sdtm: Path, build, created: datetime, 
     adjustments = [a.record() for a in xpt.written.adjustments]
     # the Dataset-JSON file's own checks, here on the writer's thread rather than after the last file
     json_file = C.check_dataset_json(checks, dataset.name, files[1], rows.bytes, plan.rows)
-    say(f"submission: {dataset.name}: {plan.rows} records -> {dataset.file_stem}.xpt, {dataset.file_stem}.json "
-        f"({time.monotonic() - started:.1f} s)")
+    say(f"submission: {dataset.name}: {plan.rows} records -> {folder.name}/{dataset.file_stem}.xpt, "
+        f"{dataset.file_stem}.json ({time.monotonic() - started:.1f} s)")
     return fact, plan.rows, adjustments, json_file
 
 
 def _in_order(con, dataset: Dataset, order: list[str], write: Callable, say):
     """write(parts, order check): the rows read as stored where they can be (published.stored_parts),
     their order checked; sorted where they cannot, or when the check finds them out of order."""
-    stored = stored_parts(con, dataset.table, order)
+    schema = dataset.schema
+    stored = stored_parts(con, dataset.table, order, schema)
     if stored is not None:
         try:
             return write(stored, OrderCheck(order))
         except RowsOutOfOrder as exc:
             say(f"submission: {dataset.name}: {exc}: writing them sorted instead")
-    return write(sorted_parts(con, dataset.table, order), None)
+    return write(sorted_parts(con, dataset.table, order, schema), None)
 
 
 class RowsOutOfOrder(Exception):
@@ -306,7 +359,7 @@ class OrderCheck:
             return
         if (self._last is not None and keys[0].as_py() < self._last) or (
                 len(keys) > 1 and pc.any(pc.less(keys.slice(1), keys.slice(0, len(keys) - 1))).as_py()):
-            raise RowsOutOfOrder("the rows as stored are not in the order of its keys and --SEQ")
+            raise RowsOutOfOrder("the rows as stored are not in the order of its keys and sequence")
         self._last = keys[-1].as_py()
 
 
@@ -326,119 +379,35 @@ def _write_files(con, files: tuple[Path, Path], plan, labels, json_layout: tuple
     return xpt, rows
 
 
-def _check_package(sdtm: Path, facts: list[DatasetFacts], terminology, records: dict[str, int], checks: C.Checks,
-                   json_files: dict[str, C.JsonFile | None]):
-    """define.xml against its schema, and define.xml, the files and the data agreeing both ways
-    (each Dataset-JSON file was checked against its schema as it was written: json_files)."""
-    doc = C.check_define_schema(checks, sdtm / "define.xml")
-    if doc is None:
-        return
-    defined, item_defs, code_lists = C.define_datasets(doc)
-    files = {p.stem.upper() for p in sdtm.glob("*.xpt")} | {p.stem.upper() for p in sdtm.glob("*.json")}
-    for name in sorted(set(defined) | files):
-        checks.check(C.AGREEMENT, name in defined, name, "", "a data file with no ItemGroupDef in define.xml")
-        checks.check(C.AGREEMENT, (sdtm / f"{name.lower()}.xpt").is_file(), name, "", f"no {name.lower()}.xpt")
-        checks.check(C.AGREEMENT, (sdtm / f"{name.lower()}.json").is_file(), name, "", f"no {name.lower()}.json")
-    for fact in facts:
-        ds = fact.dataset
-        d = defined.get(ds.name)
-        if d is None:
-            continue
-        json_file = json_files.get(ds.name)
-        xpt_path = sdtm / f"{ds.file_stem}.xpt"
-        xpt = C.read_xpt_header(xpt_path)
-        checks.check(C.AGREEMENT, xpt_path.stat().st_size == xpt.size(records[ds.name]), ds.name, "",
-                     f"{xpt_path.name}: {xpt_path.stat().st_size} bytes, {xpt.size(records[ds.name])} for {records[ds.name]} records")
-        table = [c.name for c in fact.columns]
-        names = [i.get("Name") if i is not None else None for i in d.items]
-        checks.check(C.AGREEMENT, names == table, ds.name, "", f"define.xml variables {names} are not the data's {table}")
-        checks.check(C.AGREEMENT, [v.name for v in xpt.variables] == table, ds.name, "",
-                     f"the XPT variables {[v.name for v in xpt.variables]} are not the data's {table}")
-        checks.check(C.AGREEMENT, xpt.dataset == ds.name, ds.name, "", f"the XPT member is {xpt.dataset!r}")
-        checks.check(C.AGREEMENT, d.label == xpt.label == ds.label, ds.name, "",
-                     f"dataset label: define.xml {d.label!r}, XPT {xpt.label!r}, model {ds.label!r}")
-        if json_file is not None:
-            header = json_file.header
-            checks.check(C.AGREEMENT, header["itemGroupOID"] == d.oid, ds.name, "",
-                         f"{ds.file_stem}.json itemGroupOID {header['itemGroupOID']} is not define.xml's {d.oid}")
-            checks.check(C.AGREEMENT, [c["name"] for c in header["columns"]] == table, ds.name, "",
-                         f"{ds.file_stem}.json columns are not the data's {table}")
-            checks.check(C.AGREEMENT, [c["itemOID"] for c in header["columns"]] == [i.get("OID") for i in d.items if i is not None],
-                         ds.name, "", f"{ds.file_stem}.json itemOIDs are not define.xml's ItemOIDs")
-            checks.check(C.AGREEMENT, header["label"] == d.label, ds.name, "", f"{ds.file_stem}.json label {header['label']!r}")
-            checks.check(C.AGREEMENT, header["records"] == records.get(ds.name), ds.name, "",
-                         f"{ds.file_stem}.json records {header['records']}, data {records.get(ds.name)}")
-        json_columns = {c["name"]: c for c in (json_file.header["columns"] if json_file else [])}
-        xpt_variables = {v.name: v for v in xpt.variables}
-        for column, item in zip(fact.columns, d.items):
-            if item is None or item.get("Name") != column.name:
-                continue
-            _check_variable(checks, ds, column, item, xpt_variables.get(column.name), json_columns.get(column.name),
-                            fact, code_lists)
-    nci = {name: cl for name, cl in terminology.items() if cl.code and not cl.extensible}
-    for oid, codelist in code_lists.items():
-        name = oid.removeprefix("CL.")
-        if name in nci:
-            sponsor = [e.get("CodedValue") for e in list(codelist) if e.tag.endswith("Item")
-                       and e.find("odm:Alias[@Context='nci:ExtCodeID']", C.NS) is None]
-            checks.check(C.CODELIST, not sponsor, "define.xml", oid,
-                         f"non-extensible NCI codelist {nci[name].code} has terms without an NCI code: {sponsor[:5]}")
-
-
-def _check_variable(checks, ds: Dataset, column: Column, item, xpt_var, json_col, fact: DatasetFacts, code_lists):
-    name = column.name
-    meta = ds.variable(name)
-    label = C.text(item)
-    checks.check(C.AGREEMENT, xpt_var is not None and label == xpt_var.label == meta.label, ds.name, name,
-                 f"label: define.xml {label!r}, XPT {xpt_var.label if xpt_var else None!r}, model {meta.label!r}")
-    if json_col is not None:
-        checks.check(C.AGREEMENT, json_col["label"] == label, ds.name, name, f"label in the JSON file {json_col['label']!r}")
-    dtype = item.get("DataType")
-    numeric = dtype in ("integer", "float")
-    checks.check(C.AGREEMENT, xpt_var is not None and xpt_var.numeric == numeric == (column.kind != "text"), ds.name, name,
-                 f"type: define.xml {dtype}, XPT {'numeric' if xpt_var and xpt_var.numeric else 'text'}, data {column.duckdb_type}")
-    if json_col is not None:
-        checks.check(C.AGREEMENT, (json_col["dataType"] in ("integer", "double")) == numeric, ds.name, name,
-                     f"type: define.xml {dtype}, JSON {json_col['dataType']}")
-    if dtype == "text":
-        length = int(item.get("Length") or 0)
-        longest = fact.text_width.get(name, 0)
-        checks.check(C.AGREEMENT, xpt_var is not None and length == xpt_var.length >= max(longest, 1), ds.name, name,
-                     f"length: define.xml {length}, XPT {xpt_var.length if xpt_var else None}, longest value {longest} bytes")
-        if json_col is not None:
-            checks.check(C.AGREEMENT, json_col.get("length") == length, ds.name, name,
-                         f"length: define.xml {length}, JSON {json_col.get('length')}")
-    ref = item.find("odm:CodeListRef", C.NS)
-    expected = f"CL.{meta.codelist}" if meta.codelist else None
-    checks.check(C.AGREEMENT, (ref.get("CodeListOID") if ref is not None else None) == expected, ds.name, name,
-                 f"define.xml's codelist is not the model's {meta.codelist}")
-    if ref is not None:
-        codelist = code_lists.get(ref.get("CodeListOID"))
-        if checks.check(C.CODELIST, codelist is not None, ds.name, name, f"CodeListRef to a missing {ref.get('CodeListOID')}"):
-            outside = sorted(fact.measures.values.get(name, set()) - C.codelist_values(codelist))
-            checks.check(C.CODELIST, not outside, ds.name, name,
-                         f"values {outside[:5]} are not in codelist {ref.get('CodeListOID')}")
-
-
-def _conformance(build, facts, records, checks: C.Checks, adjustments, created: datetime, empty: list[str]) -> dict:
+def _conformance(build, parts: list[_Part], created: datetime) -> dict:
+    findings = [f.record() for part in parts for f in part.checks.findings]
     return {
         "written_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "published_build": build.record(),
-        "standards": STANDARDS,
-        "sdtm": {
-            "folder": "sdtm",
-            "datasets": [
-                {"dataset": f.dataset.name, "records": records[f.dataset.name],
-                 "files": [f"{f.dataset.file_stem}.xpt", f"{f.dataset.file_stem}.json"]}
-                for f in sorted(facts, key=lambda f: f.dataset.name)
-            ],
-            "files": ["define.xml", "define.html"],
-            # published tables with no records: an empty dataset is not submitted
-            "not_submitted": [{"dataset": name, "reason": "no records"} for name in empty],
-            "checks": [{"check": name, "checked": count} for name, count in sorted(checks.counts.items())],
-            "failures": [f.record() for f in checks.findings],
-            # values XPT v5 cannot hold, written by its rule (text cut to 200 bytes, a number set missing)
-            "xpt_adjustments": adjustments,
-        },
-        "failures": [f.record() for f in checks.findings],
+        "standards": standards_record(),
+        **{part.standard.key: _section(part) for part in parts},
+        "failures": findings,
+    }
+
+
+def _section(part: _Part) -> dict:
+    """One standard's folder in conformance.json."""
+    ig = part.standard.ig
+    return {
+        "folder": part.standard.key,
+        "standard": f"{ig['Name']} {ig['Version']}",
+        "controlled_terminology": [f"{ct['PublishingSet']} CT {ct['Version']}"
+                                   for ct in ct_standards(part.standard, part.facts, part.terminology)],
+        "datasets": [
+            {"dataset": f.dataset.name, "records": part.records[f.dataset.name],
+             "files": [f"{f.dataset.file_stem}.xpt", f"{f.dataset.file_stem}.json"]}
+            for f in sorted(part.facts, key=lambda f: f.dataset.name)
+        ],
+        "files": ["define.xml", "define.html"],
+        # published tables with no records: an empty dataset is not submitted
+        "not_submitted": [{"dataset": name, "reason": "no records"} for name in part.empty],
+        "checks": [{"check": name, "checked": count} for name, count in sorted(part.checks.counts.items())],
+        "failures": [f.record() for f in part.checks.findings],
+        # values XPT v5 cannot hold, written by its rule (text cut to 200 bytes, a number set missing)
+        "xpt_adjustments": part.adjustments,
     }

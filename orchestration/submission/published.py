@@ -23,6 +23,12 @@ from orchestration.warehouse import connect
 SDTM_SCHEMA = "sdtm"
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 _FLOAT_TYPES = {"FLOAT", "REAL", "DOUBLE", "DECIMAL"}
+_TEMPORAL_TYPES = {"DATE": "date", "TIMESTAMP": "datetime"}
+# a date's SAS date (days since 1960-01-01), a datetime's SAS datetime (seconds), as the XPT file holds them
+_SAS_NUMBER = {
+    "date": "date_diff('day', DATE '1960-01-01', {q})",
+    "datetime": "date_diff('second', TIMESTAMP '1960-01-01', {q})",
+}
 
 
 class NoPublishedWarehouse(Exception):
@@ -80,13 +86,19 @@ class Column:
 
     @property
     def kind(self) -> str:
-        """integer | float | text"""
+        """integer | float | date | datetime | text; a date or datetime is a SAS date or datetime
+        (a number) in the XPT file (orchestration/exports/xpt.py), ISO 8601 text in Dataset-JSON."""
         base = self.duckdb_type.split("(")[0]
         if base in _INTEGER_TYPES:
             return "integer"
         if base in _FLOAT_TYPES:
             return "float"
-        return "text"
+        return _TEMPORAL_TYPES.get(base, "text")
+
+    @property
+    def numeric(self) -> bool:
+        """A number in the XPT file."""
+        return self.kind != "text"
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = SDTM_SCHEMA) -> list[Column]:
@@ -215,21 +227,30 @@ def measure(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], c
         elif c.kind == "integer":
             parts.append(f"coalesce(length(max(abs({q}::HUGEINT))::VARCHAR), 1)")
             keys.append(("number_digits", c.name))
+        elif c.kind in _SAS_NUMBER:
+            number = _SAS_NUMBER[c.kind].format(q=q)
+            parts.append(f"coalesce(length(max(abs({number}::HUGEINT)) FILTER (WHERE isfinite({q}))::VARCHAR), 1)")
+            keys.append(("number_digits", c.name))
     row = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
     found: dict[str, dict] = {"number_digits": {}, "decimals": {}, "has_time": {}}
     for (kind, name), value in zip(keys, row[1:]):
         found[kind][name] = value
     for c in columns:
-        if c.kind == "integer":
+        if c.kind in ("integer", *_SAS_NUMBER):
             found["decimals"][c.name] = 0
         elif c.kind == "float":
             found["number_digits"][c.name], found["decimals"][c.name] = con.execute(
                 f"SELECT {_DIGITS_AND_DECIMALS} FROM (SELECT DISTINCT {identifier(c.name)} AS v FROM {source})").fetchone()
     values = {}
     for name in codelist_columns:
-        values[name] = {str(v) for (v,) in con.execute(
+        values[name] = {coded_value(v) for (v,) in con.execute(
             f"SELECT DISTINCT {identifier(name)} FROM {source} WHERE {identifier(name)} IS NOT NULL").fetchall()}
     return Measures(row[0], found["number_digits"], found["decimals"], found["has_time"], values)
+
+
+def coded_value(value) -> str:
+    """A value as a codelist's CodedValue writes it: a number without a needless ".0" (1.0 is "1")."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _number_text(quoted: str) -> str:

@@ -1,9 +1,6 @@
 -- SDTM CV: one row per measurement of an echo.csv echocardiogram or a ct.csv cardiac CT of a
 -- subject in DM (an empty measurement was not taken: no row), as collected.
-{% set measurements = [
-    {'file': 'echo', 'dtc': 'ECHODTC', 'method': 'TRANSTHORACIC ECHOCARDIOGRAPHY', 'tests': ['LVEF', 'LVEDV', 'LVESV', 'LVEDD', 'LVESD']},
-    {'file': 'ct', 'dtc': 'CTDTC', 'method': 'CT SCAN', 'tests': ['LVEF', 'LVEDV', 'LVESV', 'IVS', 'LVPW']},
-] %}
+{% set measurements = cv_measurements() %}
 {#- where each DTS measurement is (sdtm_terminology's decisions): the left ventricle, except LVEF
     (itself a left-ventricular test), IVS and LVPW -#}
 {% set locations = {
@@ -22,7 +19,7 @@ with
 
 {% endfor %}
 
--- one row per delivered measurement, its test in a fixed slot (1..10) for CVSEQ
+-- one row per delivered measurement (SRCDOM its file, SRCVAR its DTS column: CVSEQ's slot)
 measured as (
     {%- for source in measurements %}
     {%- set source_loop = loop %}
@@ -31,7 +28,6 @@ measured as (
         STUDYID, USUBJID, RFSTDTC, RFXSTDTC, RECORD_SEQ, VISIT, DTC, DECIMAL_SEPARATOR,
         '{{ source.file }}' as SRCDOM,
         '{{ test }}' as SRCVAR,
-        {{ (source_loop.index0 * 5) + loop.index }} as SLOT,
         {{ test }}_COLLECTED as ORRES,
         '{{ source.method }}' as METHOD,
         {{ "'" ~ locations[test] ~ "'" if test in locations else 'null' }} as LOC,
@@ -60,7 +56,7 @@ select
     USUBJID,
     -- CVSEQ: (record number in the site's echo.csv / ct.csv - 1) x 10 + the test's slot (echo
     -- LVEF, LVEDV, LVESV, LVEDD, LVESD 1..5; ct LVEF, LVEDV, LVESV, IVS, LVPW 6..10): macros/sdtm.sql test_sequence
-    {{ test_sequence('RECORD_SEQ', 'SLOT', 10) }} as CVSEQ,
+    {{ cv_sequence('RECORD_SEQ', 'SRCDOM', 'SRCVAR') }} as CVSEQ,
     -- CVTESTCD / CVTEST: the DTS column as its CVTESTCD / CVTEST term (LVEDV -> EDV, IVS and LVPW -> THCKEVD)
     {{ ct_term('CVTESTCD', 'SRCVAR') }} as CVTESTCD,
     {{ ct_term('CVTEST', 'SRCVAR') }} as CVTEST,
@@ -79,7 +75,7 @@ select
     -- CVMETHOD: TRANSTHORACIC ECHOCARDIOGRAPHY for echo.csv, CT SCAN for ct.csv
     METHOD as CVMETHOD,
     -- CVLOBXFL: Y on the subject's last measurement of the test (location, method) before the infusion
-    {{ last_before_exposure_flag('USUBJID, SRCVAR, METHOD', 'ORRES', 'DTC', 'RFXSTDTC', test_sequence('RECORD_SEQ', 'SLOT', 10)) }} as CVLOBXFL,
+    {{ last_before_exposure_flag('USUBJID, SRCVAR, METHOD', 'ORRES', 'DTC', 'RFXSTDTC', cv_sequence('RECORD_SEQ', 'SRCDOM', 'SRCVAR')) }} as CVLOBXFL,
     -- VISITNUM / VISIT: the nominal visit the site recorded (UNSCHEDULED: its sdtm_sv visit that day)
     VISIT_NUMBER as VISITNUM,
     VISIT_NAME as VISIT,

@@ -71,7 +71,8 @@ def _dbt_step(name: str, select: str) -> dg.AssetsDefinition:
 
 
 dbt_staging = _dbt_step("dbt_staging", "resource_type:seed path:models/staging")
-dbt_analysis = _dbt_step("dbt_analysis", "path:models/intermediate path:models/marts path:models/sdtm")
+dbt_analysis = _dbt_step("dbt_analysis", "path:models/intermediate path:models/marts path:models/sdtm path:models/adam")
 
 MARTS_KEYS = sorted((key for key in dbt_analysis.keys if key.path[0] == "marts"), key=lambda k: k.path)
 SDTM_KEYS = sorted((key for key in dbt_analysis.keys if key.path[0] == "sdtm"), key=lambda k: k.path)
+ADAM_KEYS = sorted((key for key in dbt_analysis.keys if key.path[0] == "adam"), key=lambda k: k.path)

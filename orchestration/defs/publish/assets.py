@@ -9,7 +9,7 @@ import dagster as dg
 
 from orchestration.build_state import record_publication
 from orchestration.defs.checks.gx_gates import GATE_CHECK_NAMES
-from orchestration.defs.dbt.assets import MARTS_KEYS, SDTM_KEYS
+from orchestration.defs.dbt.assets import ADAM_KEYS, MARTS_KEYS, SDTM_KEYS
 from orchestration.defs.history.assets import HISTORY_FILE_KEYS, HISTORY_TRANSFERS
 from orchestration.defs.ingest.assets import changed_sites_of_run
 from orchestration.defs.resources import WarehouseResource
@@ -32,7 +32,7 @@ def _failed_gates(context) -> list[str]:
 @dg.asset(
     key=dg.AssetKey("published_warehouse"),
     group_name="publish",
-    deps=[*MARTS_KEYS, *SDTM_KEYS, HISTORY_TRANSFERS, *HISTORY_FILE_KEYS.values()],
+    deps=[*MARTS_KEYS, *SDTM_KEYS, *ADAM_KEYS, HISTORY_TRANSFERS, *HISTORY_FILE_KEYS.values()],
     kinds={"duckdb"},
     description=(
         f"REGENHEART_WAREHOUSE: schemas {', '.join(PUBLISHED_SCHEMAS)} copied from the build database "

@@ -15,8 +15,10 @@ from orchestration.defs.resources import WarehouseResource
     name="write_submission_package",
     description=(
         "submission/ beside REGENHEART_WAREHOUSE from the published file: sdtm/<dataset>.xpt and .json for every "
-        "table of schema sdtm, define.xml (Define-XML 2.1), define.html, conformance.json; checked (Define-XML and "
-        "Dataset-JSON schemas, define.xml and the data agreeing) before it replaces the previous package as a whole."
+        "table of schema sdtm, adam/<dataset>.xpt and .json for every table of schema adam, in each folder define.xml "
+        "(Define-XML 2.1: SDTMIG 3.4, ADaMIG 1.3) and define.html, conformance.json; both folders checked "
+        "(Define-XML and Dataset-JSON schemas, define.xml and the data agreeing, codelist values) before it replaces "
+        "the previous package as a whole."
     ),
 )
 def write_submission_package(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> dg.Output:
@@ -38,7 +40,7 @@ def write_submission_package(context: dg.OpExecutionContext, warehouse: Warehous
         str(submission.folder),
         metadata={
             "path": dg.MetadataValue.path(str(submission.folder)),
-            "datasets": dg.MetadataValue.json(submission.datasets),
+            "datasets": dg.MetadataValue.json(submission.datasets),  # per folder: dataset -> records
             "seconds": round(submission.seconds, 1),
         },
     )
@@ -46,7 +48,7 @@ def write_submission_package(context: dg.OpExecutionContext, warehouse: Warehous
 
 @dg.job(
     name="submission",
-    description="Write the SDTM submission package from the published warehouse (as `regenheart submission`).",
+    description="Write the SDTM and ADaM submission package from the published warehouse (as `regenheart submission`).",
     executor_def=dg.in_process_executor,
 )
 def submission():
