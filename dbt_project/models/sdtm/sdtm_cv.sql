@@ -55,7 +55,7 @@ select
     'CV' as DOMAIN,
     USUBJID,
     -- CVSEQ: (record number in the site's echo.csv / ct.csv - 1) x 10 + the test's slot (echo
-    -- LVEF, LVEDV, LVESV, LVEDD, LVESD 1..5; ct LVEF, LVEDV, LVESV, IVS, LVPW 6..10): macros/sdtm.sql test_sequence
+    -- LVEF, LVEDV, LVESV, LVEDD, LVESD 1..5; ct LVEF, LVEDV, LVESV, IVS, LVPW 6..10): macros/sdtm.sql cv_sequence
     {{ cv_sequence('RECORD_SEQ', 'SRCDOM', 'SRCVAR') }} as CVSEQ,
     -- CVTESTCD / CVTEST: the DTS column as its CVTESTCD / CVTEST term (LVEDV -> EDV, IVS and LVPW -> THCKEVD)
     {{ ct_term('CVTESTCD', 'SRCVAR') }} as CVTESTCD,
