@@ -1129,9 +1129,10 @@ def _m_manifest_claims(d: _Draft):
     kind = d.rng.choice(["encoding", "delimiter", "decimal"])
     if kind == "encoding":
         claim = {"utf-8": "cp1251", "cp1251": "utf-8"}[d.encoding]
-        # a non-ASCII column name read in the other encoding is another name: an earlier verdict on it
-        # (a hostile extra column taken twice, say) would no longer hold
-        if any(not name.isascii() for f in d.files.values() for name in f.header):
+        # earlier verdicts that assume the manifest's own encoding would no longer hold: a non-ASCII
+        # column name read in the other encoding is another name (a hostile extra column taken twice,
+        # say), and a file written in the other encoding (wrong-encoding) is then the right one
+        if any(f.encoding or not all(name.isascii() for name in f.header) for f in d.files.values()):
             return None
         if not d.edit_fields("encoding"):
             return None
