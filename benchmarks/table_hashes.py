@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMAS = ("marts", "history")
+SCHEMAS = ("marts", "history", "sdtm", "adam")
 RUN_TIME_COLUMNS = ("LOADED_AT",)
 
 
