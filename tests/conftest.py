@@ -1,11 +1,18 @@
+import contextlib
 import hashlib
+import io
+import json
 import os
+import shutil
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
+from filelock import FileLock
 
 import processes
 
@@ -53,15 +60,39 @@ class SampleRefresh:
     landing_before: dict[str, str]
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> tuple[Path, dict]:
+    """The folder `name` that `build(folder)` fills, built once per test run and shared by every
+    xdist worker (the first to ask builds it, the others wait for it), with the facts `build`
+    returned (JSON). Tests read what is in it, or copy it before they write."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' basetemps share it
+    folder, record = root / name, root / f"{name}.built.json"
+    with FileLock(str(root / f"{name}.lock")):
+        if not record.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a build that failed halfway left
+            folder.mkdir(parents=True)
+            record.write_text(json.dumps(build(folder)), encoding="utf-8")
+    return folder, json.loads(record.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="session")
 def sample_refresh(tmp_path_factory) -> SampleRefresh:
-    """The shipped sample refreshed once into a fresh warehouse, shared by the tests that read it.
+    """The shipped sample refreshed once, by `regenheart refresh` in a process of its own as a user
+    runs it, into a fresh warehouse shared by the tests that read it.
 
     Tests open it read-only and close their connection when done: a DuckDB file takes one writer.
     """
-    warehouse = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
-    landing_before = tree_digest(SAMPLE_LANDING)
-    return SampleRefresh(warehouse, run_refresh(SAMPLE_LANDING, warehouse), landing_before)
+
+    def refresh(folder: Path) -> dict:
+        landing_before = tree_digest(SAMPLE_LANDING)
+        result = run_refresh_process(SAMPLE_LANDING, folder / "warehouse.duckdb")
+        return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr,
+                "landing_before": landing_before}
+
+    folder, facts = built_once(tmp_path_factory, "sample", refresh)
+    result = subprocess.CompletedProcess(["regenheart", "refresh"], facts["returncode"], facts["stdout"], facts["stderr"])
+    return SampleRefresh(folder / "warehouse.duckdb", result, facts["landing_before"])
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +114,13 @@ def build_database(warehouse: Path) -> Path:
     return build_database_path(warehouse)
 
 
+def copy_of_warehouse(warehouse: Path, folder: Path) -> Path:
+    """The published file, its build database and what was written from them (report, exports),
+    copied to `folder` (a test may lock or change them; other tests read the original)."""
+    shutil.copytree(warehouse.parent, folder, ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target"))
+    return folder / warehouse.name
+
+
 def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     """dbt on a warehouse's build database, with its own target folder (tests run in parallel)."""
     env = {**os.environ, "REGENHEART_BUILD_DATABASE": str(build_database(warehouse))}
@@ -95,12 +133,45 @@ def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def run_refresh(landing: Path, warehouse: Path, *options: str) -> subprocess.CompletedProcess:
+    """`regenheart refresh [options]` with the landing and warehouse set in the environment, run in
+    this process: the same exit code, stdout and stderr (a traceback included) as the command's,
+    without a new interpreter importing Dagster and dbt each time."""
+    return run_cli_in_process(
+        ["refresh", *options], {"REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)},
+    )
+
+
+def run_refresh_process(landing: Path, warehouse: Path, *options: str) -> subprocess.CompletedProcess:
     """`regenheart refresh [options]` as a user runs it: a separate process, settings from the environment."""
     env = {**os.environ, "REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)}
     env.pop("DAGSTER_HOME", None)
     return processes.run(
         [sys.executable, "-m", "orchestration.cli", "refresh", *options], env=env, timeout=600, cwd=REPO_ROOT,
     )
+
+
+def run_cli_in_process(argv: list[str], settings: dict[str, str]) -> subprocess.CompletedProcess:
+    """orchestration.cli.main(argv) in this process, with `settings` in the environment (no
+    DAGSTER_HOME: an ephemeral instance) and the environment restored after."""
+    from orchestration import cli
+
+    saved = dict(os.environ)
+    os.environ.update(settings)
+    os.environ.pop("DAGSTER_HOME", None)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), contextlib.chdir(REPO_ROOT):
+            try:
+                returncode = cli.main(argv)
+            except SystemExit as exit:  # argparse's usage errors
+                returncode = exit.code if isinstance(exit.code, int) else 1
+            except Exception:  # as the interpreter would: the traceback on stderr, exit 1
+                traceback.print_exc()
+                returncode = 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["regenheart", *argv], returncode, stdout.getvalue(), stderr.getvalue())
 
 
 def run_submission(warehouse: Path) -> subprocess.CompletedProcess:
@@ -118,26 +189,34 @@ def submission_warehouse(tmp_path_factory) -> Path:
     and baseline efficacy values; subject 002 screened, inclusion criterion IN05 not met, never infused."""
     from transfer_factory import minimal_rows, write_transfer
 
-    root = tmp_path_factory.mktemp("submission")
-    rows = minimal_rows("001")
-    screened = minimal_rows("002")
-    rows["dm"] += screened["dm"]
-    rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
-    write_transfer(root / "landing", "KZ97", "20210101T020000Z", rows)
-    warehouse = root / "warehouse" / "warehouse.duckdb"
-    assert run_refresh(root / "landing", warehouse).returncode == 0
-    return warehouse
+    def refresh(root: Path) -> dict:
+        rows = minimal_rows("001")
+        screened = minimal_rows("002")
+        rows["dm"] += screened["dm"]
+        rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
+        write_transfer(root / "landing", "KZ97", "20210101T020000Z", rows)
+        result = run_refresh(root / "landing", root / "warehouse" / "warehouse.duckdb")
+        assert result.returncode == 0, result.stderr
+        return {}
+
+    root, _ = built_once(tmp_path_factory, "submission", refresh)
+    return root / "warehouse" / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="session")
-def submission_package(submission_warehouse) -> Path:
+def submission_package(submission_warehouse, tmp_path_factory) -> Path:
     """The package `regenheart submission` wrote beside submission_warehouse (tests copy the
     warehouse before they write another one)."""
-    result = run_submission(submission_warehouse)
-    assert result.returncode == 0, result.stderr
-    assert f"Submission package: {submission_warehouse.parent / 'submission'}" in result.stdout
-    assert "submission: AE: 1 records -> sdtm/ae.xpt, ae.json" in result.stderr
-    assert "submission: ADAE: 1 records -> adam/adae.xpt, adae.json" in result.stderr
+
+    def write_package(_: Path) -> dict:
+        result = run_submission(submission_warehouse)
+        return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+
+    _, result = built_once(tmp_path_factory, "submission_package", write_package)
+    assert result["returncode"] == 0, result["stderr"]
+    assert f"Submission package: {submission_warehouse.parent / 'submission'}" in result["stdout"]
+    assert "submission: AE: 1 records -> sdtm/ae.xpt, ae.json" in result["stderr"]
+    assert "submission: ADAE: 1 records -> adam/adae.xpt, adae.json" in result["stderr"]
     return submission_warehouse.parent / "submission"
 
 

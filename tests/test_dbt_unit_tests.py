@@ -1,17 +1,26 @@
 """The dbt unit tests (hand-computed derivations, in the models' *_unit_tests.yml) pass.
 
-They check SQL, not data, so the nightly build skips them; here they run on the sample warehouse,
-which gives them their input tables' types.
+They check SQL, not data, so the nightly build skips them; here they run on a copy of the sample's
+build database, which gives them their input tables' types (a copy: dbt opens it to write, and other
+tests read the shared sample at the same time).
 """
 
+import json
 import re
+import shutil
 
-from conftest import run_dbt
+from conftest import build_database, run_dbt
+from orchestration.dbt_manifest import MANIFEST_PATH
+
+UNIT_TESTS = 20  # in dbt_project/models/**/_*__unit_tests.yml
 
 
-def test_every_dbt_unit_test_passes(sample_warehouse):
-    result = run_dbt(sample_warehouse, "test", "--select", "test_type:unit")
+def test_every_dbt_unit_test_passes(sample_warehouse, tmp_path):
+    copy = tmp_path / sample_warehouse.name
+    shutil.copyfile(build_database(sample_warehouse), build_database(copy))
+    result = run_dbt(copy, "test", "--select", "test_type:unit")
     assert result.returncode == 0, result.stdout[-5000:]
-    passed = int(re.search(r"PASS=(\d+)", result.stdout).group(1))
-    assert passed >= 1
-    assert "ERROR=0" in result.stdout
+    manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    assert len(manifest["unit_tests"]) == UNIT_TESTS
+    assert int(re.search(r"PASS=(\d+)", result.stdout).group(1)) == UNIT_TESTS
+    assert f"ERROR=0 SKIP=0 NO-OP=0 TOTAL={UNIT_TESTS}" in result.stdout

@@ -11,7 +11,7 @@ import time
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, build_database, run_refresh
+from conftest import REPO_ROOT, build_database, run_refresh, run_refresh_process
 from orchestration.ingestion import ingest_new_transfers
 from orchestration.warehouse import connect
 from processes import process_group
@@ -82,7 +82,8 @@ def test_reader_never_blocks_a_refresh_and_keeps_its_view(published):
     write_transfer(landing, "KZ97", SECOND)
     with duckdb.connect(str(warehouse), read_only=True) as reader:
         seen = reader.execute("SELECT count(*) FROM marts.extract_log").fetchone()
-        result = run_refresh(landing, warehouse)
+        # another process: in this one, DuckDB would hand the refresh the reader's open database
+        result = run_refresh_process(landing, warehouse)
         assert result.returncode == 0, result.stderr
         assert reader.execute("SELECT count(*) FROM marts.extract_log").fetchone() == seen == (1,)
         assert reader.execute("SELECT count(*) FROM marts.adsl").fetchone() == (1,)

@@ -6,7 +6,7 @@ import shutil
 
 import duckdb
 
-from conftest import SAMPLE_LANDING, build_database, run_refresh, tree_digest
+from conftest import SAMPLE_LANDING, build_database, copy_of_warehouse, run_refresh, tree_digest
 from processes import duckdb_file_held
 
 from orchestration import build_state
@@ -73,13 +73,6 @@ def test_second_refresh_loads_nothing_and_changes_nothing(sample_warehouse):
     assert _snapshot(warehouse) == before
 
 
-def _copy_of(warehouse, folder):
-    """The published file, its build database and what was written from them (report, exports),
-    copied (a test may lock or change them)."""
-    shutil.copytree(warehouse.parent, folder, ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target"))
-    return folder / warehouse.name
-
-
 def test_nothing_new_is_answered_before_dagster_starts(sample_warehouse, tmp_path):
     landing = tmp_path / "landing"
     shutil.copytree(SAMPLE_LANDING, landing)
@@ -100,7 +93,7 @@ def test_nothing_new_is_false_for_other_code(sample_warehouse, monkeypatch):
 
 
 def test_nothing_new_leaves_a_locked_build_database_to_the_run(sample_warehouse, tmp_path):
-    warehouse = _copy_of(sample_warehouse, tmp_path / "copy")
+    warehouse = copy_of_warehouse(sample_warehouse, tmp_path / "copy")
     assert nothing_new(Settings(SAMPLE_LANDING, warehouse))
     with duckdb_file_held(build_database(warehouse)):
         assert not nothing_new(Settings(SAMPLE_LANDING, warehouse)), "a refresh is writing it: the run decides"

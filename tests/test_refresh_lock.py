@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 import processes
 import pytest
-from conftest import REPO_ROOT, SAMPLE_LANDING, run_refresh
+from conftest import REPO_ROOT, SAMPLE_LANDING, copy_of_warehouse, run_refresh
 from processes import process_group
 from transfer_factory import write_transfer
 
@@ -193,8 +193,8 @@ def test_the_lock_is_released_when_its_holder_exits_even_killed(tmp_path):
 # --- the CLI -------------------------------------------------------------------------------------
 
 
-def test_the_cli_exits_4_while_another_refresh_holds_the_warehouse_then_runs(sample_warehouse):
-    warehouse = sample_warehouse
+def test_the_cli_exits_4_while_another_refresh_holds_the_warehouse_then_runs(sample_warehouse, tmp_path):
+    warehouse = copy_of_warehouse(sample_warehouse, tmp_path / "copy")
     env = _refresh_env(SAMPLE_LANDING, warehouse)
     with _held_by_another_process(warehouse) as holder:
         pid = _wait_until_held(holder)
