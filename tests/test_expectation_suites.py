@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 import contract
+from conftest import build_database, run_dbt
 from orchestration import dts
 from orchestration.history import VERSION_COLUMNS
 from orchestration.quality import (
@@ -24,8 +25,8 @@ from orchestration.quality import (
     validate_layer,
     write_validation_summary,
 )
-from orchestration.quality.validate import _BATCH_TABLE, _materialize_batch
 from orchestration.quality import sql_checks
+from orchestration.quality.batch import BATCH_TABLE, materialize_batch
 from orchestration.warehouse import LOAD_COLUMNS
 
 SITE = "KZ01"
@@ -265,8 +266,8 @@ BREAKS = {
     ),
     # marts
     "marts.adsl": Break(
-        [f"INSERT INTO marts.adsl SELECT * FROM marts.adsl WHERE USUBJID = '{_usubjid('001')}'"],
-        "expect_column_values_to_be_unique(USUBJID)",
+        [f"UPDATE marts.adsl SET BLVEF = BLVEF + 1 WHERE USUBJID = '{_usubjid('001')}'"],
+        "expect_column_pair_values_to_be_equal(BLVEF, BLVEF_IN_ADEFF)",
         {"USUBJID": _usubjid("001")},
     ),
     "marts.adeff": Break(
@@ -295,9 +296,9 @@ BREAKS = {
         {"PERIOD": "OVERALL", "LEVEL": "ANY", "N_SUBJ": 28},
     ),
     "marts.data_issues": Break(
-        ["INSERT INTO marts.data_issues SELECT * FROM marts.data_issues WHERE RULE = 'implausible' AND FIELD = 'LVEF'"],
-        "expect_column_values_to_be_unique(ISSUE_ID)",
-        {"SRCDOM": "echo", "FIELD": "LVEF", "RULE": "implausible"},
+        ["UPDATE marts.data_issues SET SRCDOM = 'echo.csv' WHERE RULE = 'implausible' AND FIELD = 'LVEF'"],
+        "expect_column_values_to_be_in_set(SRCDOM)",
+        {"SRCDOM": "echo.csv", "FIELD": "LVEF", "RULE": "implausible"},
     ),
     "marts.transfer_changes": Break(
         ["UPDATE marts.transfer_changes SET PREVIOUS_EXTRACT = '20201215T020000Z' WHERE SRCDOM = 'ae' AND RECID = '029-001'"],
@@ -305,9 +306,9 @@ BREAKS = {
         {"RECID": "029-001", "PREVIOUS_EXTRACT": "20201215T020000Z"},
     ),
     "marts.extract_log": Break(
-        [f"UPDATE marts.extract_log SET STATUS = 'DONE' WHERE EXTRACT_ID = '{LATEST}'"],
-        "expect_column_values_to_be_in_set(STATUS)",
-        {"EXTRACT_ID": LATEST, "STATUS": "DONE"},
+        [f"UPDATE marts.extract_log SET EXTRACT_ID = '2023-03-15' WHERE EXTRACT_ID = '{LATEST}'"],
+        "expect_column_values_to_match_regex(EXTRACT_ID) where STATUS == 'LOADED'",
+        {"SITEID": SITE, "EXTRACT_ID": "2023-03-15"},
     ),
 }
 
@@ -427,14 +428,14 @@ def _counts(report):
 
 
 def test_raw_validated_one_transfer_at_a_time_equals_all_at_once(sample_db, monkeypatch):
-    from orchestration.quality import validate
+    from orchestration.quality import partitions
 
     with duckdb.connect(str(sample_db), read_only=True) as con:
         whole = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=10**12)
         # chunk_cells=1: every partition (transfer) of a batch query is its own DataFrame for GX
         chunked = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=1, engine="pandas")
         # RAW_GROUP_ROWS=1: every transfer is read by a batch query of its own
-        monkeypatch.setattr(validate, "RAW_GROUP_ROWS", 1)
+        monkeypatch.setattr(partitions, "RAW_GROUP_ROWS", 1)
         grouped = validate_layer(con, "raw", new_transfers=SAMPLE_TRANSFERS, chunk_cells=10**12)
     assert _counts(chunked) == _counts(whole)
     assert _counts(grouped) == _counts(whole)
@@ -503,10 +504,10 @@ def test_a_site_scoped_batch_is_the_whole_batch_of_that_site(layer, sample_db, t
     with duckdb.connect(str(copy), read_only=True) as con:
         for definition in partitioned:
             for site in (SITE, _SECOND_SITE):
-                rows = f"select * from {_BATCH_TABLE} order by rowid"
-                _materialize_batch(con, definition, None, None)
+                rows = f"select * from {BATCH_TABLE} order by rowid"
+                materialize_batch(con, definition, None, None)
                 whole = [row for row in con.execute(rows).fetchall() if row[-1] in ("", site)]
-                _materialize_batch(con, definition, None, [site])
+                materialize_batch(con, definition, None, [site])
                 assert con.execute(rows).fetchall() == whole, f"{definition.name}, site {site}"
 
 
@@ -575,30 +576,55 @@ def test_a_missing_dts_column_is_named(sample_db, tmp_path):
     assert failure.expectation == "batch_query" and "DSDECOD" in failure.failing_rows[0]["error"]
 
 
-def test_adeff_baseline_range_and_key_invariants(sample_db, tmp_path):
+_ADEFF_BREAKS = [
+    # a second baseline for subject 002's echo LVEF
+    f"UPDATE marts.adeff SET ABLFL = 'Y' WHERE USUBJID = '{_usubjid('002')}' AND PARAMCD = 'LVEFECHO' AND AVISITN = 1",
+    # an implausible analysed value
+    f"UPDATE marts.adeff SET AVAL = 300, CHG = 300 - BASE WHERE USUBJID = '{_usubjid('002')}' AND PARAMCD = 'LVEFECHO' AND AVISITN = 3",
+    # a repeated key
+    f"INSERT INTO marts.adeff SELECT * FROM marts.adeff WHERE USUBJID = '{_usubjid('002')}' AND PARAMCD = 'NYHA' AND AVISITN = 6",
+]
+
+
+def test_adeff_range_invariant(sample_db, tmp_path):
+    """The plausible range is the GX suite's (read from the parameter_catalog seed); the baseline
+    and key invariants broken alongside are dbt tests (test_dbt_tests_own_the_models_row_invariants)."""
     subject = _usubjid("002")
-    copy = _broken_copy(sample_db, tmp_path, [
-        # a second baseline for subject 002's echo LVEF
-        f"UPDATE marts.adeff SET ABLFL = 'Y' WHERE USUBJID = '{subject}' AND PARAMCD = 'LVEFECHO' AND AVISITN = 1",
-        # an implausible analysed value
-        f"UPDATE marts.adeff SET AVAL = 300, CHG = 300 - BASE WHERE USUBJID = '{subject}' AND PARAMCD = 'LVEFECHO' AND AVISITN = 3",
-        # a repeated key
-        f"INSERT INTO marts.adeff SELECT * FROM marts.adeff WHERE USUBJID = '{subject}' AND PARAMCD = 'NYHA' AND AVISITN = 6",
-    ])
+    copy = _broken_copy(sample_db, tmp_path, _ADEFF_BREAKS)
     with duckdb.connect(str(copy), read_only=True) as con:
         report = validate_layer(con, "marts", suites=["marts.adeff"])
     failed = {o.expectation: o for o in report.critical_failures}
-    baseline = failed["expect_compound_columns_to_be_unique(USUBJID, PARAMCD) where ABLFL == 'Y'"]
-    assert baseline.unexpected_count == 2
-    assert {(r["USUBJID"], r["PARAMCD"], r["AVISIT"]) for r in baseline.failing_rows} == {
-        (subject, "LVEFECHO", "Baseline"), (subject, "LVEFECHO", "Month 1")
-    }
     implausible = failed["expect_column_pair_values_a_to_be_greater_than_b(PARAM_HIGH, AVAL)"]
     assert [(r["USUBJID"], r["PARAMCD"], r["AVAL"], r["PARAM_HIGH"]) for r in implausible.failing_rows] == [
         (subject, "LVEFECHO", 300.0, 80.0)
     ]
-    key = failed["expect_compound_columns_to_be_unique(USUBJID, PARAMCD, ADT, PREINFFL)"]
-    assert key.unexpected_count == 2 and {r["PARAMCD"] for r in key.failing_rows} == {"NYHA"}
+
+
+def test_dbt_tests_own_the_models_row_invariants(sample_warehouse, tmp_path):
+    """Keys, flags and code values of the marts are dbt tests (no GX copy): each fails, with the
+    number of offending rows (or duplicated keys) dbt reports."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(build_database(sample_warehouse), build_database(copy))
+    with duckdb.connect(str(build_database(copy))) as con:
+        for statement in [
+            *_ADEFF_BREAKS,
+            f"INSERT INTO marts.adsl SELECT * FROM marts.adsl WHERE USUBJID = '{_usubjid('001')}'",
+            "INSERT INTO marts.data_issues SELECT * FROM marts.data_issues WHERE RULE = 'implausible' AND FIELD = 'LVEF'",
+            f"UPDATE marts.extract_log SET STATUS = 'DONE' WHERE EXTRACT_ID = '{LATEST}'",
+        ]:
+            con.execute(statement)
+    tested = run_dbt(copy, "test", "--select", "adeff", "adsl", "data_issues", "extract_log")
+    assert tested.returncode == 1
+    results = json.loads((copy.parent / "dbt-target" / "run_results.json").read_text())
+    failures = {r["unique_id"].split(".")[2]: r["failures"] for r in results["results"] if r["status"] == "fail"}
+    implausible_lvef_issues = 1  # the sample's one implausible LVEF, now twice
+    assert {
+        "unique_combination_adeff_USUBJID__PARAMCD__ABLFL_Y_": 1,  # subject 002's LVEFECHO: Baseline and Month 1
+        "unique_combination_adeff_USUBJID__PARAMCD__ADT__PREINFFL": 1,  # subject 002's NYHA at Month 6
+        "unique_adsl_USUBJID": 1,
+        "unique_data_issues_ISSUE_ID": implausible_lvef_issues,
+        "accepted_values_extract_log_STATUS__LOADED__REJECTED": 1,
+    }.items() <= failures.items(), failures
 
 
 def test_an_empty_adsl_fails_the_marts_layer_and_the_summary_says_why(sample_db, sample_reports, tmp_path):
@@ -661,3 +687,14 @@ def test_every_table_has_one_suite_and_every_expectation_is_described(sample_db)
         file_columns = [c for c in dts.REQUIRED_COLUMNS[domain] if c != "RECID"]
         assert columns["kwargs"]["column_set"] == ["SITEID", "RECID", *file_columns, *VERSION_COLUMNS]
         assert columns["kwargs"]["exact_match"] is False and columns["severity"] == "critical"
+
+
+def test_a_partitioned_suite_scopes_its_own_table_to_the_sites_parameter(tmp_path):
+    """A partitioned suite (outside raw) that does not read $sites would validate every site's rows
+    after one site's transfer: it does not load."""
+    (tmp_path / "marts").mkdir()
+    document = json.loads((EXPECTATIONS_DIR / "marts" / "adsl.json").read_text())
+    document["meta"]["batch_query"] = ["select * from marts.adsl"]
+    (tmp_path / "marts" / "adsl.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"does not scope its table to \$sites"):
+        load_layer_suites("marts", tmp_path)

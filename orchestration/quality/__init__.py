@@ -12,13 +12,8 @@ Importing this package does not import Great Expectations (slow): validate_layer
 
 from orchestration.quality.report import render_validation_summary, write_validation_summary
 from orchestration.quality.suites import EXPECTATIONS_DIR, LAYERS, SuiteDefinition, load_layer_suites
-from orchestration.quality.validate import (
-    ExpectationOutcome,
-    LayerReport,
-    SuiteReport,
-    expectation_id,
-    validate_layer,
-)
+from orchestration.quality.outcomes import ExpectationOutcome, LayerReport, SuiteReport, expectation_id
+from orchestration.quality.validate import validate_layer
 
 __all__ = [
     "EXPECTATIONS_DIR",

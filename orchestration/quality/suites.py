@@ -14,6 +14,10 @@ Each file is a GX 1.x ExpectationSuite as GX serialises it. Its `meta` says what
   in raw, the transfer) a row belongs to. Every expectation of such a suite holds for the whole
   table iff it holds for each partition, so the runner validates the table a few partitions at a
   time (memory stays bounded) and, after one site's new transfer, only that site's partition.
+  Outside raw, such a query reads its own table's rows of the sites to validate through the
+  `$sites` list parameter: `from (select * from marts.adsl where $sites::varchar[] is null or
+  coalesce(SITEID, '') in (select unnest($sites::varchar[]))) as marts_rows` (the sites, with ''
+  for rows of no site; NULL when every row is validated).
 
 Every expectation carries `severity` (`critical` blocks the layer, `warning` only reports) and a
 readable `meta.description`; `meta.show_columns` names extra columns a failing row should show.
@@ -31,6 +35,7 @@ from orchestration.settings import REPO_ROOT
 LAYERS = ("raw", "history", "staging", "marts")
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SEVERITIES = ("critical", "warning", "info")
+SITES_PARAMETER = "sites"  # $sites: the sites a partitioned suite (outside raw) validates
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ def load_suite(path: Path, layer: str) -> SuiteDefinition:
         problems.append("no meta.table")
     if not query:
         problems.append("no meta.batch_query")
+    elif meta.get("partition_by") and layer != "raw" and f"${SITES_PARAMETER}" not in query:
+        problems.append(f"partition_by, but the batch query does not scope its table to ${SITES_PARAMETER}")
     for index, expectation in enumerate(document.get("expectations") or []):
         if expectation.get("severity") not in SEVERITIES:
             problems.append(f"expectation {index} ({expectation.get('type')}) has no severity")
