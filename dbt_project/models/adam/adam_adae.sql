@@ -6,7 +6,7 @@ with
 
 events as (
     select *, {{ site_of('USUBJID') }} as SITEID
-    from {{ ref('adae') }}
+    from {{ ref('int_safety__adae') }}
     where {{ in_rebuilt_sites('USUBJID') }}
 ),
 

@@ -5,7 +5,7 @@
 with
 
 efficacy as (
-    select * from {{ ref('adeff') }}
+    select * from {{ ref('int_efficacy__adeff') }}
     where {{ in_rebuilt_sites() }}
 ),
 

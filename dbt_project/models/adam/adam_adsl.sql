@@ -5,7 +5,7 @@
 with
 
 subjects as (
-    select * from {{ ref('adsl') }}
+    select * from {{ ref('int_adsl') }}
     where {{ in_rebuilt_sites() }}
 ),
 

@@ -8,12 +8,12 @@
 with
 
 efficacy_subjects as (
-    select USUBJID from {{ ref('adsl') }} where EFFFL = 'Y'
+    select USUBJID from {{ ref('int_adsl') }} where EFFFL = 'Y'
 ),
 
 analysed as (
     select adeff.USUBJID, adeff.PARAMCD, adeff.AVISITN, adeff.AVAL, adeff.CHG
-    from {{ ref('adeff') }} as adeff
+    from {{ ref('int_efficacy__adeff') }} as adeff
     inner join efficacy_subjects using (USUBJID)
     where adeff.ANL01FL = 'Y'
 ),

@@ -22,7 +22,7 @@ grid as (
 -- The one record used for each subject, parameter and analysis visit
 analysed as (
     select USUBJID, AVISITN, PARAMCD, AVAL
-    from {{ ref('adeff') }}
+    from {{ ref('int_efficacy__adeff') }}
     where ANL01FL = 'Y' and {{ in_rebuilt_sites() }}
 ),
 

@@ -4,7 +4,7 @@ with
 -- the denominator: SAFFL subjects of all sites
 safety_population as (
     select count(*) as N_SAFFL
-    from {{ ref('adsl') }}
+    from {{ ref('int_adsl') }}
     where SAFFL = 'Y'
 ),
 
@@ -18,9 +18,9 @@ periods as (
 
 -- PERIOD membership: PRIMARY WINDOW holds the PRIMWFL AEs, OVERALL the TRTEMFL AEs
 period_ae as (
-    select 'PRIMARY WINDOW' as PERIOD, * from {{ ref('adae') }} where PRIMWFL = 'Y'
+    select 'PRIMARY WINDOW' as PERIOD, * from {{ ref('int_safety__adae') }} where PRIMWFL = 'Y'
     union all by name
-    select 'OVERALL' as PERIOD, * from {{ ref('adae') }} where TRTEMFL = 'Y'
+    select 'OVERALL' as PERIOD, * from {{ ref('int_safety__adae') }} where TRTEMFL = 'Y'
 ),
 
 -- LEVEL ANY: one row per period, present with zero counts when the period has no AE

@@ -1,4 +1,6 @@
--- Contract marts.adsl: one row per subject of each site's latest good transfer (stg_edc__dm).
+-- ADSL, built first: one row per subject of each site's latest good transfer (stg_edc__dm), with the
+-- populations (SAFFL, EFFFL) every other analysis dataset takes its subjects from. Published as
+-- marts.adsl; read by the marts, the SDTM DM and the ADaM ADSL.
 {{ incremental_by_site() }}
 with
 
@@ -16,7 +18,7 @@ baselines as (
         max(AVAL) filter (where PARAMCD = 'NYHA') as BNYHA,
         max(AVAL) filter (where PARAMCD = 'NTPROBNP') as BNTPROBN,
         max(AVAL) filter (where PARAMCD = 'SMWD') as BSMWD
-    from {{ ref('adeff') }}
+    from {{ ref('int_efficacy__analysis_visits') }}
     where ABLFL = 'Y' and {{ in_rebuilt_sites() }}
     group by USUBJID
 ),
@@ -27,7 +29,7 @@ echo_lvef as (
         USUBJID,
         bool_or(ABLFL = 'Y' and AVAL is not null) as HAS_BASELINE,
         bool_or(ANL01FL = 'Y' and AVISITN in (1, 3, 6) and AVAL is not null) as HAS_POSTBASELINE
-    from {{ ref('adeff') }}
+    from {{ ref('int_efficacy__analysis_visits') }}
     where PARAMCD = 'LVEFECHO' and {{ in_rebuilt_sites() }}
     group by USUBJID
 ),
@@ -94,4 +96,3 @@ select
     BNTPROBN::double as BNTPROBN,
     BSMWD::double as BSMWD
 from subject_level
-order by SITEID, SUBJID
