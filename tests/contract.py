@@ -1,54 +1,12 @@
-"""The warehouse contract's published tables (schema marts): every column with its type family."""
+"""The warehouse contract's published tables (schema marts): every column with its type, from the
+marts models' yml (dbt's manifest: each column's `data_type`) — written there once."""
+
+from orchestration.dbt_manifest import model_columns
 
 TEXT, DATE, TIMESTAMP, NUMBER, INTEGER = "text", "date", "timestamp", "number", "integer"
 
-_ADSL = {
-    "STUDYID": TEXT, "USUBJID": TEXT, "SUBJID": TEXT, "SITEID": TEXT, "SEX": TEXT, "AGE": INTEGER,
-    "AGEU": TEXT, "CONSDT": DATE, "TRTSDTM": TIMESTAMP, "TRTSDT": DATE, "ICDIND": TEXT, "ICDIMP": TEXT,
-    "ETIOLCONF": TEXT, "ELIGFL": TEXT, "SAFFL": TEXT, "EFFFL": TEXT, "COMPLFL": TEXT, "DTHFL": TEXT,
-    "DTHDT": DATE, "EOSSTT": TEXT, "EOSDT": DATE, "DCSREAS": TEXT, "BLVEF": NUMBER, "BNYHA": NUMBER,
-    "BNTPROBN": NUMBER, "BSMWD": NUMBER,
-}
-_ADEFF = {
-    "STUDYID": TEXT, "USUBJID": TEXT, "PARAMCD": TEXT, "PARAM": TEXT, "PARAMU": TEXT, "ADT": DATE,
-    "ADY": INTEGER, "AVISIT": TEXT, "AVISITN": INTEGER, "AVAL": NUMBER, "AVALC": TEXT, "BASE": NUMBER,
-    "CHG": NUMBER, "PCHG": NUMBER, "ABLFL": TEXT, "ANL01FL": TEXT, "BLQFL": TEXT, "ALQFL": TEXT,
-    "SRCDOM": TEXT, "SRCRECID": TEXT,
-}
-_ADAE = {
-    "STUDYID": TEXT, "USUBJID": TEXT, "AESPID": TEXT, "AETERM": TEXT, "AEDECOD": TEXT, "AEBODSYS": TEXT,
-    "ASTDT": DATE, "ASTDTM": TIMESTAMP, "ASTDTF": TEXT, "AENDT": DATE, "ASTDY": INTEGER, "TRTEMFL": TEXT,
-    "PRIMWFL": TEXT, "AESER": TEXT, "AESEV": TEXT, "AREL": TEXT, "AEOUT": TEXT, "SRCRECID": TEXT,
-}
-PARAMCDS = (
-    "LVEFECHO", "LVEDVECH", "LVESVECH", "LVEDDECH", "LVESDECH", "LVEFCT", "LVEDVCT", "LVESVCT", "IVSCT",
-    "LVPWCT", "NTPROBNP", "NYHA", "SMWD", "MLHFQTOT", "MLHFQPHY", "MLHFQEMO", "KCCQPL", "KCCQSF", "KCCQQL",
-    "KCCQSL", "KCCQOSS", "SF12PCS", "SF12MCS",
-)
-_SUBJECT_VISITS = {"USUBJID": TEXT, "AVISIT": TEXT, "AVISITN": INTEGER, **{p: NUMBER for p in PARAMCDS}, "NPARAM": INTEGER}
-_EFFICACY_SUMMARY = {
-    "PARAMCD": TEXT, "AVISIT": TEXT, "AVISITN": INTEGER, "N": INTEGER, "MEAN": NUMBER, "SD": NUMBER,
-    "MEDIAN": NUMBER, "Q1": NUMBER, "Q3": NUMBER, "MIN": NUMBER, "MAX": NUMBER, "N_CHG": INTEGER,
-    "MEAN_CHG": NUMBER, "SD_CHG": NUMBER, "CI95_LOW": NUMBER, "CI95_HIGH": NUMBER, "P_TTEST": NUMBER,
-}
-_SAFETY_SUMMARY = {
-    "PERIOD": TEXT, "LEVEL": TEXT, "AEBODSYS": TEXT, "AEDECOD": TEXT, "N_SUBJ": INTEGER, "PCT_SUBJ": NUMBER,
-    "N_EVENTS": INTEGER, "N_SUBJ_SERIOUS": INTEGER, "N_SUBJ_RELATED": INTEGER, "N_SUBJ_SEVERE": INTEGER,
-}
-_DATA_ISSUES = {
-    "ISSUE_ID": TEXT, "SITEID": TEXT, "USUBJID": TEXT, "SRCDOM": TEXT, "SRCRECID": TEXT, "FIELD": TEXT,
-    "VALUE": TEXT, "RULE": TEXT, "SEVERITY": TEXT, "FIRST_EXTRACT": TEXT, "LAST_EXTRACT": TEXT, "STATUS": TEXT,
-}
-_EXTRACT_LOG = {
-    "SITEID": TEXT, "EXTRACT_ID": TEXT, "STATUS": TEXT, "REASON": TEXT, "FILES": INTEGER, "ROWS": INTEGER,
-    "LOADED_AT": TIMESTAMP,
-}
-
-MARTS = {
-    "adsl": _ADSL, "adeff": _ADEFF, "adae": _ADAE, "subject_visits": _SUBJECT_VISITS,
-    "efficacy_summary": _EFFICACY_SUMMARY, "safety_summary": _SAFETY_SUMMARY, "data_issues": _DATA_ISSUES,
-    "extract_log": _EXTRACT_LOG,
-}
+# The contract's tables (README, "Analyst queries"); transfer_changes is published too, for data managers.
+TABLES = ("adsl", "adeff", "adae", "subject_visits", "efficacy_summary", "safety_summary", "data_issues", "extract_log")
 
 _FAMILIES = {
     TEXT: ("VARCHAR",),
@@ -62,3 +20,17 @@ _FAMILIES[NUMBER] = ("DOUBLE", "FLOAT", "REAL") + _FAMILIES[INTEGER]
 def type_matches(family: str, duckdb_type: str) -> bool:
     base = duckdb_type.split("(")[0].upper()
     return base in _FAMILIES[family] or (family == NUMBER and base == "DECIMAL")
+
+
+def family(duckdb_type: str) -> str:
+    """The narrowest family of a DuckDB type (INTEGER before NUMBER)."""
+    return next(f for f in (TEXT, DATE, TIMESTAMP, INTEGER, NUMBER) if type_matches(f, duckdb_type))
+
+
+_MODELS = model_columns()
+# table -> column -> its exact DuckDB type, in the table's order
+DATA_TYPES = {table: {c: entry["data_type"] for c, entry in _MODELS[f"marts.{table}"].items()} for table in TABLES}
+# table -> column -> its type family
+MARTS = {table: {c: family(t) for c, t in columns.items()} for table, columns in DATA_TYPES.items()}
+# subject_visits has a column per efficacy parameter (PARAMCD), between its visit and NPARAM
+PARAMCDS = tuple(c for c in MARTS["subject_visits"] if c not in ("USUBJID", "AVISIT", "AVISITN", "NPARAM"))

@@ -6,8 +6,9 @@ import duckdb
 import pytest
 
 from conftest import REPO_ROOT
-from contract import MARTS, type_matches
+from contract import DATA_TYPES, MARTS, type_matches
 from orchestration import dts
+from orchestration.dbt_manifest import model_columns
 
 
 @pytest.fixture
@@ -29,6 +30,23 @@ def test_contract_table_has_every_column_with_its_type(sample, table):
     wrong = {c: actual[c] for c, family in expected.items() if not type_matches(family, actual[c])}
     assert not wrong, f"marts.{table} columns of the wrong type: {wrong}"
     assert list(actual)[: len(expected)] == list(expected), "contract columns come first, in the contract's order"
+    assert {c: actual[c] for c in expected} == DATA_TYPES[table], "each column has its model's data_type exactly"
+
+
+PUBLISHED_MODELS = sorted(t for t in model_columns() if t.split(".")[0] in ("marts", "sdtm", "adam"))
+
+
+@pytest.mark.parametrize("table", PUBLISHED_MODELS)
+def test_published_table_has_its_models_columns_and_data_types(sample, table):
+    """The yml's columns and data_types are the built table's: dbt enforces them on the SQL models
+    (contract), not on the Python model marts.efficacy_summary, which this checks too."""
+    schema, name = table.split(".")
+    actual = sample.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    assert actual == [(c, entry.get("data_type")) for c, entry in model_columns()[table].items()]
 
 
 def readme_queries() -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ import pytest
 
 from orchestration.exports import write_exports
 from orchestration.exports.files import atomic_file
-from orchestration.exports.labels import LABELS_CSV, XptVariable, load_variables
+from orchestration.exports.labels import XptVariable, load_variables
 from orchestration.exports.row_order import ROW_ORDER, ordered
 from orchestration.exports.xpt import (
     SET_MISSING, TRUNCATED, XPT_DATASETS, XptAdjustment, XptLimitError, XptWritten, check_xpt_columns, plan_dataset,
@@ -190,12 +190,12 @@ def test_atomic_file_leaves_the_target_alone_when_writing_fails(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["adsl.csv"]
 
 
-def test_labels_csv_labels_every_column_of_the_three_datasets(marts):
+def test_the_marts_yml_labels_every_column_of_the_three_datasets(marts):
     frames, _ = marts
     variables = load_variables()
     assert set(variables) == set(XPT_DATASETS)
     for table in XPT_DATASETS:
-        assert list(variables[table]) == list(frames[table].columns), f"{LABELS_CSV.name}: {table} rows in column order"
+        assert list(variables[table]) == list(frames[table].columns), f"{table}: labelled columns in the mart's order"
         check_xpt_columns(table, list(frames[table].columns), variables[table])
     assert variables["adsl"]["USUBJID"].label == "Unique Subject Identifier"
     assert variables["adsl"]["TRTSDT"].label == "Date of First Exposure to Treatment"
@@ -215,7 +215,7 @@ def test_the_xpt_check_names_the_dataset_and_every_offending_column():
         check_xpt_columns("adae", columns, variables)
     message = str(raised.value)
     assert message.startswith("adae: ")
-    assert "NOLABEL: no label in variable_labels.csv" in message
+    assert "NOLABEL: no label (config.meta.label in its model's yml)" in message
     assert "LONGNAME9: name 'LONGNAME9' is not a SAS name of at most 8 characters" in message
     assert "LONGLBL: label" in message and "longer than 40 bytes" in message
     assert "USUBJID" not in message and "AETERM" not in message

@@ -5,7 +5,7 @@ out_dir (the refresh uses `exports/` beside REGENHEART_WAREHOUSE):
 
 - `<table>.parquet` and `<table>.csv` for every table of schema marts, rows in the mart's order;
 - `adsl.xpt`, `adeff.xpt`, `adae.xpt`: SAS transport version 5, a label on every variable
-  (`variable_labels.csv`), dates and datetimes as SAS dates/datetimes (DATE9., DATETIME20.);
+  (`config.meta.label` of the marts models' columns, in dbt's manifest), dates and datetimes as SAS dates/datetimes (DATE9., DATETIME20.);
 - `manifest.json`: the files of this export with their row counts, the publication they were
   written from, and what XPT v5 could not hold as it is (`xpt_adjustments`: values cut to 200
   bytes or written missing, counted per file and column; CSV and Parquet keep them whole).

@@ -7,7 +7,7 @@ DATETIME20. formats; every number is an 8-byte IBM double (exact for every IEEE 
 range); text is UTF-8, blank-padded to the column's widest value. XPT has no missing text, so a
 NULL is written (and reads back) as an empty string; a missing number is SAS's `.`.
 
-Names (8 characters) and labels (40 bytes) are facts of the code and variable_labels.csv: one
+Names (8 characters) and labels (40 bytes) are facts of the code and the marts models' yml: one
 that does not fit is a bug, checked before anything is written (`check_xpt_columns`). A data value
 that version 5 cannot hold never fails the export; it is written by a rule, in the XPT file only,
 and counted (`XptWritten.adjustments`):
@@ -185,12 +185,12 @@ def check_xpt_columns(dataset: str, columns: list[str], variables: dict[str, Xpt
     for column in columns:
         variable = variables.get(column)
         if variable is None:
-            problems.append(f"{column}: no label in variable_labels.csv")
+            problems.append(f"{column}: no label (config.meta.label in its model's yml)")
             continue
         if len(variable.name) > MAX_NAME_CHARS or not _SAS_NAME.fullmatch(variable.name):
             problems.append(
                 f"{column}: name {variable.name!r} is not a SAS name of at most {MAX_NAME_CHARS} characters "
-                "(set XPTNAME in variable_labels.csv)"
+                "(set config.meta.xpt_name in its model's yml)"
             )
         if not variable.label or len(variable.label.encode("utf-8")) > MAX_LABEL_BYTES:
             problems.append(f"{column}: label {variable.label!r} is empty or longer than {MAX_LABEL_BYTES} bytes")

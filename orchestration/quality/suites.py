@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestration.quality.contract_types import type_expectations
 from orchestration.settings import REPO_ROOT
 
 LAYERS = ("raw", "history", "staging", "marts")
@@ -70,6 +71,8 @@ def suite_paths(layer: str, expectations_dir: Path | None = None) -> list[Path]:
 def load_suite(path: Path, layer: str) -> SuiteDefinition:
     document = json.loads(path.read_text(encoding="utf-8"))
     meta = document.get("meta") or {}
+    # the column types come from the models' contract (dbt's manifest), not from the file
+    document["expectations"] = [*type_expectations(meta.get("table") or ""), *(document.get("expectations") or [])]
     name = document.get("name")
     query = meta.get("batch_query")
     if isinstance(query, list):

@@ -10,11 +10,11 @@ table).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.dbt_manifest import read_manifest, yml_meta
 from orchestration.submission.standards import SDTM, Standard
 
 MAX_LABEL = 40
@@ -83,7 +83,7 @@ class Metadata:
 def load_metadata(manifest_path: Path, standard: Standard = SDTM) -> Metadata:
     """The datasets of every model under the standard's folder (dbt_project/models/sdtm/, ...): their
     metadata, and each problem with it (a missing label, an unknown origin...) for the checks to report."""
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    manifest = read_manifest(manifest_path)
     metadata = Metadata({})
     for node in manifest["nodes"].values():
         if node.get("resource_type") != "model" or not node.get("original_file_path", "").startswith(standard.models):
@@ -93,10 +93,6 @@ def load_metadata(manifest_path: Path, standard: Standard = SDTM) -> Metadata:
     return metadata
 
 
-def _meta(props: dict) -> dict:
-    return {**(props.get("meta") or {}), **((props.get("config") or {}).get("meta") or {})}
-
-
 def _text(value) -> str:
     return " ".join(str(value or "").split())
 
@@ -104,7 +100,7 @@ def _text(value) -> str:
 def _dataset(node: dict, standard: Standard, problems: list) -> Dataset:
     table = node.get("alias") or node["name"]
     name = table.upper()
-    meta = _meta(node)
+    meta = yml_meta(node)
 
     def problem(variable: str, what: str) -> None:
         problems.append((name, variable, what))
@@ -144,7 +140,7 @@ def _subclass(standard: Standard, dataset_class: str, variables: list[Variable])
 
 def _variable(column: dict, standard: Standard, required: set[str], problem) -> Variable:
     name = column["name"]
-    meta = _meta(column)
+    meta = yml_meta(column)
     if not _XPT_NAME.fullmatch(name):
         problem(name, "not an XPT v5 variable name (upper case, at most 8 letters, digits or _)")
     label = _text(meta.get("label"))
