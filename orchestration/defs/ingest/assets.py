@@ -10,10 +10,8 @@ from pydantic import Field
 from orchestration import dts
 from orchestration.build_state import NOTHING_NEW, is_current, outputs_behind, sites_changed_since_publication
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import RAW_FILE_KEYS, RAW_TRANSFER_LOG, transfer_layer_asset
 from orchestration.ingestion import ingest_new_transfers
-
-RAW_TRANSFER_LOG = dg.AssetKey(["raw", "transfer_log"])
-RAW_FILE_KEYS = {domain: dg.AssetKey(["raw", domain]) for domain in dts.DTS_FILES}
 
 
 class IngestConfig(dg.Config):
@@ -23,26 +21,14 @@ class IngestConfig(dg.Config):
     )
 
 
-@dg.multi_asset(
-    name="ingest_transfers",
-    group_name="ingest",
-    specs=[
-        dg.AssetSpec(
-            RAW_TRANSFER_LOG,
-            description="One row per transfer seen (LOADED or REJECTED, with the rule it broke).",
-            kinds={"duckdb"},
-            skippable=True,
-        ),
-        *[
-            dg.AssetSpec(
-                key,
-                description=f"Every loaded transfer's {dts.file_name(domain)}, as delivered (text).",
-                kinds={"duckdb"},
-                skippable=True,
-            )
-            for domain, key in RAW_FILE_KEYS.items()
-        ],
-    ],
+@transfer_layer_asset(
+    "ingest_transfers",
+    "ingest",
+    RAW_TRANSFER_LOG,
+    RAW_FILE_KEYS,
+    transfers_description="One row per transfer seen (LOADED or REJECTED, with the rule it broke).",
+    file_description=lambda domain: f"Every loaded transfer's {dts.file_name(domain)}, as delivered (text).",
+    skippable=True,
 )
 def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Find complete transfers, check each against the DTS, load the good ones whole.
@@ -91,21 +77,3 @@ def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, wa
     else:
         context.log.info(f"sites changed since the last publication: {', '.join(changed_sites) or 'none'}")
 
-
-def ingestion_metadata_of_run(context) -> dict | None:
-    """The metadata ingestion recorded in this run, or None when it did not run in this run (a
-    step materialized on its own from the UI)."""
-    event = context.instance.get_latest_materialization_event(RAW_TRANSFER_LOG)
-    if event is None or event.run_id != context.run.run_id:
-        return None
-    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
-
-
-def changed_sites_of_run(context) -> list[str] | None:
-    """The sites this run rebuilds and validates again: those with a transfer the last publication
-    (by the same code) was not built from. None means every site: first build, new code, a
-    --rebuild, or no ingestion in this run."""
-    metadata = ingestion_metadata_of_run(context)
-    if metadata is None or metadata.get("rebuild_all_sites", True):
-        return None
-    return list(metadata.get("changed_sites") or [])
