@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration import dts
-from orchestration.build_state import NOTHING_NEW, is_current, outputs_behind, sites_changed_since_publication
+from orchestration.build_state import NOTHING_NEW, published_build, sites_changed_since_publication, what_is_new
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.shared import RAW_FILE_KEYS, RAW_TRANSFER_LOG, transfer_layer_asset
 from orchestration.ingestion import ingest_new_transfers
@@ -40,18 +40,20 @@ def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, wa
     """
     with warehouse.connection() as con:
         report = ingest_new_transfers(con, Path(warehouse.landing_dir), progress=context.log.info)
-        current = not config.rebuild and is_current(con, warehouse.published_path)
-        behind = outputs_behind(con, warehouse.published_path) if current else []
+        # Every landed transfer is logged now (what was just loaded or rejected makes the published
+        # build stale) and every landing change said: the rule needs no landing folder any more.
+        new = what_is_new((), published_build(con, warehouse.published_path))
         changed_sites = None if config.rebuild else sites_changed_since_publication(con)
     for rejection in report.rejected:
         context.log.warning(f"REJECTED {rejection}")
-    if current and not behind:
+    if not config.rebuild and not new:
         context.log.info(NOTHING_NEW)
         return
-    if behind:
+    if not config.rebuild and not new.rebuild:
         # the published build is current, but a step after publishing failed or was killed: the
         # run goes on with no site to rebuild, so that its last steps write them from it
-        context.log.info(f"nothing new, but {' and '.join(behind)} are behind the published build: writing them")
+        behind = " and ".join(new.outputs_behind)
+        context.log.info(f"nothing new, but {behind} are behind the published build: writing them")
 
     rows_by_file = {domain: 0 for domain in dts.DTS_FILES}
     for loaded in report.loaded:
