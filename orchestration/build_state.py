@@ -5,7 +5,8 @@ that turns them into the warehouse (the dbt project with its seeds, the GX suite
 package). Publishing records it in the build database (`ops.publications`). A refresh that sees no
 new transfer and finds the published file made from the same fingerprint stops after ingestion:
 the published warehouse is already what a rebuild would give. New code (a model, a rule, a suite)
-changes the fingerprint, so the next refresh rebuilds even without a new transfer.
+changes the fingerprint, so the next refresh rebuilds even without a new transfer. Whether
+anything is new is one rule (`what_is_new`), which the CLI, the ingestion step and the sensor ask.
 
 The publication also records its code digest and transfers, so that a refresh with the same code
 knows which sites changed since: only those sites' staging rows are rebuilt and only their rows
@@ -18,7 +19,9 @@ import functools
 import hashlib
 import json
 from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import duckdb
 
@@ -95,17 +98,73 @@ def write_rebuilt_sites(con: duckdb.DuckDBPyConnection, sites: list[str] | None)
         con.executemany(f"INSERT INTO {REBUILT_SITES_TABLE} VALUES (?)", [[site] for site in sorted(set(sites))])
 
 
-def last_published_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
-    """None before the first publication; reads only (a read-only connection will do)."""
-    if not _has_table(con, "publications"):
+@dataclass(frozen=True)
+class PublishedBuild:
+    """What the published warehouse was built from, as far as the one asking can read it."""
+
+    transfers: frozenset[tuple[str, str]]  # (SITEID, EXTRACT_ID) of every transfer it was built from, loaded or rejected
+    # The build database holds what it was not built from: other code, or a transfer logged since
+    # (by a run that failed before publishing). Only the build database tells; the published file does not.
+    stale: bool = False
+    outputs_behind: tuple[str, ...] = ()  # study report, exports: missing or written from an older publication
+
+
+@dataclass(frozen=True)
+class WhatIsNew:
+    """What a refresh has to do that the published build does not show yet; falsy when nothing."""
+
+    transfers: tuple = ()  # complete transfers in the landing folder it was not built from
+    landing_changes: tuple = ()  # logged transfers changed in the landing folder, not yet said
+    rebuild: bool = False  # nothing published yet, or stale (PublishedBuild.stale)
+    outputs_behind: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.transfers or self.landing_changes or self.rebuild or self.outputs_behind)
+
+
+def what_is_new(landed: Sequence, published: PublishedBuild | None, landing_changes: Sequence = ()) -> WhatIsNew:
+    """THE rule of "is anything new?", for `regenheart refresh` before it starts Dagster, for the
+    ingestion step after it has loaded, and for the new-transfer sensor.
+
+    `landed` are the complete transfers in the landing folder (anything with a `key`: SITEID,
+    EXTRACT_ID); `published` what the published warehouse was built from, None when there is
+    none. New: a landed transfer the published build was not made from; a logged transfer changed
+    in the landing folder and not yet recorded; nothing published, new code, or a transfer logged
+    and not published (stale); and the study report or the exports behind the publication.
+
+    Each asker gives what it can read. The CLI and ingestion read the build database
+    (`published_build`); ingestion asks after it has logged every landed transfer, so what it
+    just loaded or rejected makes the build stale. The sensor reads only the published file
+    (never the build database a refresh writes): the transfers it was built from, never stale, no
+    outputs; it acts on `transfers` alone (new code and outputs behind wait for the nightly run).
+    """
+    if published is None:
+        return WhatIsNew(transfers=tuple(landed), landing_changes=tuple(landing_changes), rebuild=True)
+    return WhatIsNew(
+        transfers=tuple(t for t in landed if t.key not in published.transfers),
+        landing_changes=tuple(landing_changes),
+        rebuild=published.stale,
+        outputs_behind=published.outputs_behind,
+    )
+
+
+def published_build(con: duckdb.DuckDBPyConnection, published: Path) -> PublishedBuild | None:
+    """What the published file was built from, read from the build database (`ops.publications`):
+    None when there is no published file or no publication. Reads only."""
+    if not published.exists() or not _has_table(con, "publications"):
         return None
-    row = con.execute(f"SELECT FINGERPRINT FROM {PUBLICATIONS_TABLE} ORDER BY PUBLISHED_AT DESC LIMIT 1").fetchone()
-    return row[0] if row else None
-
-
-def is_current(con: duckdb.DuckDBPyConnection, published: Path) -> bool:
-    """The published file exists and was built from exactly what the build database holds now."""
-    return published.exists() and last_published_fingerprint(con) == current_fingerprint(con)
+    row = con.execute(
+        f"SELECT FINGERPRINT, TRANSFERS FROM {PUBLICATIONS_TABLE} ORDER BY PUBLISHED_AT DESC LIMIT 1"
+    ).fetchall()
+    if not row:
+        return None
+    fingerprint, transfers = row[0]
+    built_from = _transfers(con) if transfers is None else json.loads(transfers)  # None: published before it was recorded
+    return PublishedBuild(
+        transfers=frozenset((site, extract) for site, extract, _ in built_from),
+        stale=fingerprint != current_fingerprint(con),
+        outputs_behind=tuple(outputs_behind(con, published)),
+    )
 
 
 def latest_publication(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -9,7 +9,7 @@ from typing import Callable
 
 import duckdb
 
-from orchestration.build_state import is_current, outputs_behind
+from orchestration.build_state import published_build, what_is_new
 from orchestration.ingestion.landing_changes import unrecorded_landing_changes
 from orchestration.ingestion.transfers import find_complete_transfers
 from orchestration.publishing import build_database_path
@@ -29,10 +29,10 @@ class RefreshOutcome:
 
 
 def nothing_new(settings: Settings) -> bool:
-    """True when a refresh would stop after ingestion: every complete transfer in the landing folder
-    is in the build database's transfer log (none of them changed since in a way not yet recorded),
-    the published file was built from exactly those, by this code, and the study report and the
-    exports were written from it. Asked before Dagster and dbt are imported: those imports and a
+    """True when a refresh would stop after ingestion (build_state.what_is_new finds nothing new:
+    every complete transfer in the landing folder is one the published file was built from, none
+    of them changed since in a way not yet recorded, by this code, and the study report and the
+    exports were written from it). Asked before Dagster and dbt are imported: those imports and a
     run that skips every step cost seconds, this a few milliseconds. When in doubt (no build
     database yet, a refresh writing it) the answer is False and the run decides."""
     build = build_database_path(settings.warehouse)
@@ -43,14 +43,9 @@ def nothing_new(settings: Settings) -> bool:
     except duckdb.Error:
         return False
     try:
-        seen = set(con.execute(f"SELECT SITEID, EXTRACT_ID FROM {RAW_SCHEMA}.transfer_log").fetchall())
         landed = find_complete_transfers(settings.landing_dir)
-        return (
-            all(t.key in seen for t in landed)
-            and is_current(con, settings.warehouse)
-            and not outputs_behind(con, settings.warehouse)
-            and not unrecorded_landing_changes(con, landed)
-        )
+        published = published_build(con, settings.warehouse)
+        return not what_is_new(landed, published, unrecorded_landing_changes(con, landed))
     except duckdb.Error:
         return False
     finally:

@@ -3,6 +3,7 @@
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import duckdb
 
@@ -133,3 +134,18 @@ def test_cp1251_transfer_keeps_cyrillic_verbatims(sample_build):
         "Повышение тропонина",
         'Перебои в работе сердца, "замирания"',
     } <= terms
+
+
+def test_what_is_new_is_one_rule_for_every_asker():
+    from orchestration.build_state import PublishedBuild, what_is_new
+    from orchestration.ingestion.transfers import TransferRef
+
+    old, new = TransferRef("KZ01", "20210101T020000Z", Path(".")), TransferRef("KZ01", "20210201T020000Z", Path("."))
+    built = PublishedBuild(transfers=frozenset({old.key}))
+    assert not what_is_new([old], built), "every landed transfer published, same code, outputs current"
+    assert what_is_new([old, new], built).transfers == (new,)
+    assert what_is_new([], None).rebuild and what_is_new([old], None).transfers == (old,), "nothing published"
+    assert what_is_new([old], PublishedBuild(built.transfers, stale=True)).rebuild, "new code or a transfer logged since"
+    behind = what_is_new([old], PublishedBuild(built.transfers, outputs_behind=("exports",)))
+    assert behind and not behind.rebuild and behind.outputs_behind == ("exports",)
+    assert what_is_new([old], built, landing_changes=["changed"]).landing_changes == ("changed",)

@@ -260,8 +260,12 @@ def test_nyha_shift_counts_every_subject_with_a_baseline_class(tables, marts):
 
 
 def test_rewriting_gives_the_same_page_but_its_time(sample_warehouse, report, tmp_path):
-    path = write_study_report(sample_warehouse, tmp_path / "out")
+    written = write_study_report(sample_warehouse, tmp_path / "out")
+    path = written.path
     assert path == tmp_path / "out" / REPORT_NAME
+    page = path.read_text(encoding="utf-8")
+    assert written.rows_by_section == report_outline(page) and list(written.rows_by_section) == SECTIONS
+    assert written.plots == report_plots(page) == PLOTS, "the outline it returns is the page it wrote"
     assert [p.name for p in path.parent.iterdir()] == [REPORT_NAME], "no temporary file is left behind"
     generated = re.compile(r"Generated</th><td>[^<]*")
     assert generated.sub("", path.read_text(encoding="utf-8")) == generated.sub("", report), "plots are deterministic"
@@ -290,8 +294,10 @@ def _copy_marts(source: Path, target: Path, keep_subjects: str | None) -> None:
 def test_an_empty_warehouse_gives_none_lines(sample_warehouse, tmp_path):
     empty = tmp_path / "empty.duckdb"
     _copy_marts(sample_warehouse, empty, keep_subjects=None)
-    report = write_study_report(empty, tmp_path).read_text(encoding="utf-8")
-    assert report_outline(report) == {section: 0 for section in SECTIONS}
+    written = write_study_report(empty, tmp_path)
+    report = written.path.read_text(encoding="utf-8")
+    assert report_outline(report) == written.rows_by_section == {section: 0 for section in SECTIONS}
+    assert written.plots == []
     assert "<svg" not in report
     for none in ("no subjects", "no infused subjects", "no analysed LVEFECHO values", "no efficacy summary rows",
                  "no baseline NYHA class", "no PRIMARY WINDOW rows", "no open data issues", "no transfers"):
@@ -306,7 +312,7 @@ def test_a_single_subject_has_no_interval_but_a_report(sample_warehouse, tmp_pat
             "INSERT INTO marts.extract_log VALUES ('KZ<b>', '20990101T000000Z', 'REJECTED', "
             "'<script>alert(1)</script> & \"quotes\"', 11, 10, TIMESTAMP '2099-01-01 00:00:00')"
         )
-    report = write_study_report(single, tmp_path).read_text(encoding="utf-8")
+    report = write_study_report(single, tmp_path).path.read_text(encoding="utf-8")
     flow = {c[0]: c[1] for _, c in body_rows(tables_of(report), "subject-flow-table")}
     assert flow["Enrolled"] == "1"
     with duckdb.connect(str(single), read_only=True) as con:

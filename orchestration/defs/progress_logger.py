@@ -7,10 +7,12 @@ import sys
 import time
 
 import dagster as dg
-from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
 
 _STEP_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
 FAILURE_LINES = 6
+# Where Dagster puts a run's structured record (step key, event, original message) on each
+# logging.LogRecord it hands a job's loggers; dg.json_console_logger writes it out under this name.
+DAGSTER_RECORD_ATTRIBUTE = "dagster_meta"
 
 
 def step_failure_cause(error) -> str:
@@ -45,9 +47,9 @@ class _ProgressHandler(logging.Handler):
         self.started: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not has_log_record_metadata(record):
+        meta = getattr(record, DAGSTER_RECORD_ATTRIBUTE, None)
+        if meta is None:
             return
-        meta = get_log_record_metadata(record)
         step = meta.get("step_key") or "run"
         event = meta.get("dagster_event")
         if event is None:

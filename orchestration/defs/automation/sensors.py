@@ -11,7 +11,8 @@ Each tick (at most once a minute) does three cheap things and touches nothing it
 2. Which complete transfers (a folder `<SITEID>/<EXTRACT_ID>/` with its manifest) are in the
    landing folder? A folder without manifest.json is still arriving and never triggers a run.
 3. Which of them are already seen? Seen = listed in the published warehouse's marts.extract_log
-   (loaded or rejected), or already requested by this sensor (its run key `<SITEID>/<EXTRACT_ID>`
+   (loaded or rejected; the transfers part of build_state.what_is_new, the rule the CLI and the
+   ingestion step ask too), or already requested by this sensor (its run key `<SITEID>/<EXTRACT_ID>`
    is on a run; Dagster would skip that key anyway). The published file is opened read-only on a
    short connection, only if it exists; the refresh replaces it by a rename, so reading it never
    holds up a refresh. If it cannot be opened (someone holds it read-write, a half-written file),
@@ -37,6 +38,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration.build_state import PublishedBuild, what_is_new
 from orchestration.defs.automation.jobs import nightly_refresh
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion.transfers import TransferRef, find_complete_transfers
@@ -142,7 +144,10 @@ def new_transfer_sensor(context: dg.SensorEvaluationContext, warehouse: Warehous
         note += "; deciding on run keys alone"
         context.log.warning(note)
     note = f" ({note})" if note else ""
-    candidates = [t for t in transfers if fallback or t.label not in published]
+    # the transfers part of build_state.what_is_new: the sensor reads no build database, so new
+    # code and outputs behind the publication are the nightly run's to find
+    built_from = None if fallback else PublishedBuild(transfers=frozenset(tuple(label.split("/", 1)) for label in published))
+    candidates = list(what_is_new(transfers, built_from).transfers)
     requested = _requested_run_keys(context.instance, [t.label for t in candidates])
     new: list[TransferRef] = [t for t in candidates if t.label not in requested]
 

@@ -11,24 +11,16 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.build_state import loaded_transfers_to_validate
-from orchestration.defs.dbt.assets import MARTS_KEYS, dbt_staging
-from orchestration.defs.history.assets import HISTORY_FILE_KEYS, HISTORY_TRANSFERS
-from orchestration.defs.ingest.assets import (
-    RAW_FILE_KEYS,
-    RAW_TRANSFER_LOG,
+from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import (
+    GATE_CHECK_NAMES,
+    HISTORY_KEYS,
+    MARTS_KEYS,
+    RAW_KEYS,
+    STAGING_KEYS,
     changed_sites_of_run,
 )
-from orchestration.defs.resources import WarehouseResource
 from orchestration.quality import validate_layer, write_validation_summary
-
-HISTORY_KEYS = [HISTORY_TRANSFERS, *HISTORY_FILE_KEYS.values()]
-STAGING_KEYS = sorted((k for k in dbt_staging.keys if k.path[0] == "staging"), key=lambda k: k.path)
-GATE_CHECK_NAMES = {
-    "raw": "gx_raw_suite",
-    "history": "gx_history_suite",
-    "staging": "gx_staging_suite",
-    "marts": "gx_marts_suite",
-}
 
 
 def _gate_specs(layer: str, keys) -> list[dg.AssetCheckSpec]:
@@ -82,7 +74,7 @@ def _sites_in_scope(context) -> list[str] | None:
     return sites
 
 
-@dg.multi_asset_check(specs=_gate_specs("raw", [RAW_TRANSFER_LOG, *RAW_FILE_KEYS.values()]), can_subset=True)
+@dg.multi_asset_check(specs=_gate_specs("raw", RAW_KEYS), can_subset=True)
 def gx_raw_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     """The raw layer: the rows of every loaded transfer that no publication includes yet (this
     run's, and any a failed run loaded); ingestion already rejected a transfer failing a critical
@@ -91,7 +83,7 @@ def gx_raw_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseReso
         transfers = loaded_transfers_to_validate(con)
         context.log.info(f"validating {len(transfers)} loaded transfer(s) not yet published")
         report = validate_layer(con, "raw", new_transfers=transfers)
-    yield from _results(context, warehouse, "raw", [RAW_TRANSFER_LOG, *RAW_FILE_KEYS.values()], report)
+    yield from _results(context, warehouse, "raw", RAW_KEYS, report)
 
 
 @dg.multi_asset_check(specs=_gate_specs("history", HISTORY_KEYS), can_subset=True)

@@ -9,9 +9,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.build_state import write_rebuilt_sites
-from orchestration.defs.dbt.project import regenheart_dbt_project
-from orchestration.defs.ingest.assets import changed_sites_of_run
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import changed_sites_of_run, dbt_asset_key, regenheart_dbt_project
 from orchestration.settings import duckdb_memory_limit
 
 
@@ -19,9 +18,7 @@ class RegenheartDbtTranslator(DagsterDbtTranslator):
     """Models keyed by schema and name (`marts/adsl`); sources as the raw assets (`raw/dm`)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
-        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return dbt_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return dbt_resource_props.get("schema") or "dbt"
@@ -72,7 +69,3 @@ def _dbt_step(name: str, select: str) -> dg.AssetsDefinition:
 
 dbt_staging = _dbt_step("dbt_staging", "resource_type:seed path:models/staging")
 dbt_analysis = _dbt_step("dbt_analysis", "path:models/intermediate path:models/marts path:models/sdtm path:models/adam")
-
-MARTS_KEYS = sorted((key for key in dbt_analysis.keys if key.path[0] == "marts"), key=lambda k: k.path)
-SDTM_KEYS = sorted((key for key in dbt_analysis.keys if key.path[0] == "sdtm"), key=lambda k: k.path)
-ADAM_KEYS = sorted((key for key in dbt_analysis.keys if key.path[0] == "adam"), key=lambda k: k.path)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.build_state import OUTPUT_FILES, latest_publication, record_output
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import PUBLISHED_WAREHOUSE
 
 EXPORTS_FOLDER = OUTPUT_FILES["exports"].parent
 
@@ -11,7 +12,7 @@ EXPORTS_FOLDER = OUTPUT_FILES["exports"].parent
 @dg.asset(
     key=dg.AssetKey("warehouse_exports"),
     group_name="report",
-    deps=[dg.AssetKey("published_warehouse")],
+    deps=[PUBLISHED_WAREHOUSE],
     kinds={"parquet", "csv", "sas"},
     description=(
         f"`{EXPORTS_FOLDER}/` beside REGENHEART_WAREHOUSE, from the published file: every marts table as "

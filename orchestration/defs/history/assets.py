@@ -5,12 +5,15 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration import dts
-from orchestration.defs.ingest.assets import RAW_FILE_KEYS, RAW_TRANSFER_LOG
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import (
+    HISTORY_FILE_KEYS,
+    HISTORY_TRANSFERS,
+    RAW_FILE_KEYS,
+    RAW_TRANSFER_LOG,
+    transfer_layer_asset,
+)
 from orchestration.history import historise_new_transfers, rebuild_history
-
-HISTORY_TRANSFERS = dg.AssetKey(["history", "transfers"])
-HISTORY_FILE_KEYS = {domain: dg.AssetKey(["history", domain]) for domain in dts.DTS_FILES}
 
 
 class HistoryConfig(dg.Config):
@@ -20,29 +23,17 @@ class HistoryConfig(dg.Config):
     )
 
 
-@dg.multi_asset(
-    name="historise_transfers",
-    group_name="history",
-    specs=[
-        dg.AssetSpec(
-            HISTORY_TRANSFERS,
-            deps=[RAW_TRANSFER_LOG],
-            description="The loaded transfers whose records are in history, one row each.",
-            kinds={"duckdb"},
-        ),
-        *[
-            dg.AssetSpec(
-                key,
-                deps=[RAW_TRANSFER_LOG, RAW_FILE_KEYS[domain]],
-                description=(
-                    f"Every version of every record of {dts.file_name(domain)} (SITEID + RECID), with VALID_FROM / "
-                    "VALID_TO as extract ids; a deleted record keeps its last version, closed."
-                ),
-                kinds={"duckdb"},
-            )
-            for domain, key in HISTORY_FILE_KEYS.items()
-        ],
-    ],
+@transfer_layer_asset(
+    "historise_transfers",
+    "history",
+    HISTORY_TRANSFERS,
+    HISTORY_FILE_KEYS,
+    transfers_description="The loaded transfers whose records are in history, one row each.",
+    file_description=lambda domain: (
+        f"Every version of every record of {dts.file_name(domain)} (SITEID + RECID), with VALID_FROM / "
+        "VALID_TO as extract ids; a deleted record keeps its last version, closed."
+    ),
+    built_from=(RAW_TRANSFER_LOG, RAW_FILE_KEYS),
 )
 def historise_transfers(context: dg.AssetExecutionContext, config: HistoryConfig, warehouse: WarehouseResource):
     """Historise the loaded transfers not yet in history, one transaction each, in extract order."""

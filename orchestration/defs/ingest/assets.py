@@ -8,12 +8,10 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration import dts
-from orchestration.build_state import NOTHING_NEW, is_current, outputs_behind, sites_changed_since_publication
+from orchestration.build_state import NOTHING_NEW, published_build, sites_changed_since_publication, what_is_new
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import RAW_FILE_KEYS, RAW_TRANSFER_LOG, transfer_layer_asset
 from orchestration.ingestion import ingest_new_transfers
-
-RAW_TRANSFER_LOG = dg.AssetKey(["raw", "transfer_log"])
-RAW_FILE_KEYS = {domain: dg.AssetKey(["raw", domain]) for domain in dts.DTS_FILES}
 
 
 class IngestConfig(dg.Config):
@@ -23,26 +21,14 @@ class IngestConfig(dg.Config):
     )
 
 
-@dg.multi_asset(
-    name="ingest_transfers",
-    group_name="ingest",
-    specs=[
-        dg.AssetSpec(
-            RAW_TRANSFER_LOG,
-            description="One row per transfer seen (LOADED or REJECTED, with the rule it broke).",
-            kinds={"duckdb"},
-            skippable=True,
-        ),
-        *[
-            dg.AssetSpec(
-                key,
-                description=f"Every loaded transfer's {dts.file_name(domain)}, as delivered (text).",
-                kinds={"duckdb"},
-                skippable=True,
-            )
-            for domain, key in RAW_FILE_KEYS.items()
-        ],
-    ],
+@transfer_layer_asset(
+    "ingest_transfers",
+    "ingest",
+    RAW_TRANSFER_LOG,
+    RAW_FILE_KEYS,
+    transfers_description="One row per transfer seen (LOADED or REJECTED, with the rule it broke).",
+    file_description=lambda domain: f"Every loaded transfer's {dts.file_name(domain)}, as delivered (text).",
+    skippable=True,
 )
 def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Find complete transfers, check each against the DTS, load the good ones whole.
@@ -54,18 +40,20 @@ def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, wa
     """
     with warehouse.connection() as con:
         report = ingest_new_transfers(con, Path(warehouse.landing_dir), progress=context.log.info)
-        current = not config.rebuild and is_current(con, warehouse.published_path)
-        behind = outputs_behind(con, warehouse.published_path) if current else []
+        # Every landed transfer is logged now (what was just loaded or rejected makes the published
+        # build stale) and every landing change said: the rule needs no landing folder any more.
+        new = what_is_new((), published_build(con, warehouse.published_path))
         changed_sites = None if config.rebuild else sites_changed_since_publication(con)
     for rejection in report.rejected:
         context.log.warning(f"REJECTED {rejection}")
-    if current and not behind:
+    if not config.rebuild and not new:
         context.log.info(NOTHING_NEW)
         return
-    if behind:
+    if not config.rebuild and not new.rebuild:
         # the published build is current, but a step after publishing failed or was killed: the
         # run goes on with no site to rebuild, so that its last steps write them from it
-        context.log.info(f"nothing new, but {' and '.join(behind)} are behind the published build: writing them")
+        behind = " and ".join(new.outputs_behind)
+        context.log.info(f"nothing new, but {behind} are behind the published build: writing them")
 
     rows_by_file = {domain: 0 for domain in dts.DTS_FILES}
     for loaded in report.loaded:
@@ -91,21 +79,3 @@ def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, wa
     else:
         context.log.info(f"sites changed since the last publication: {', '.join(changed_sites) or 'none'}")
 
-
-def ingestion_metadata_of_run(context) -> dict | None:
-    """The metadata ingestion recorded in this run, or None when it did not run in this run (a
-    step materialized on its own from the UI)."""
-    event = context.instance.get_latest_materialization_event(RAW_TRANSFER_LOG)
-    if event is None or event.run_id != context.run.run_id:
-        return None
-    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
-
-
-def changed_sites_of_run(context) -> list[str] | None:
-    """The sites this run rebuilds and validates again: those with a transfer the last publication
-    (by the same code) was not built from. None means every site: first build, new code, a
-    --rebuild, or no ingestion in this run."""
-    metadata = ingestion_metadata_of_run(context)
-    if metadata is None or metadata.get("rebuild_all_sites", True):
-        return None
-    return list(metadata.get("changed_sites") or [])

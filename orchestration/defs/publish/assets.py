@@ -8,11 +8,16 @@ publish unless every gate ran and no check failed with severity ERROR.
 import dagster as dg
 
 from orchestration.build_state import record_publication
-from orchestration.defs.checks.gx_gates import GATE_CHECK_NAMES
-from orchestration.defs.dbt.assets import ADAM_KEYS, MARTS_KEYS, SDTM_KEYS
-from orchestration.defs.history.assets import HISTORY_FILE_KEYS, HISTORY_TRANSFERS
-from orchestration.defs.ingest.assets import changed_sites_of_run
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import (
+    ADAM_KEYS,
+    GATE_CHECK_NAMES,
+    HISTORY_KEYS,
+    MARTS_KEYS,
+    PUBLISHED_WAREHOUSE,
+    SDTM_KEYS,
+    changed_sites_of_run,
+)
 from orchestration.publishing import PUBLISHED_SCHEMAS, STORAGE_VERSION, publish
 
 
@@ -30,9 +35,9 @@ def _failed_gates(context) -> list[str]:
 
 
 @dg.asset(
-    key=dg.AssetKey("published_warehouse"),
+    key=PUBLISHED_WAREHOUSE,
     group_name="publish",
-    deps=[*MARTS_KEYS, *SDTM_KEYS, *ADAM_KEYS, HISTORY_TRANSFERS, *HISTORY_FILE_KEYS.values()],
+    deps=[*MARTS_KEYS, *SDTM_KEYS, *ADAM_KEYS, *HISTORY_KEYS],
     kinds={"duckdb"},
     description=(
         f"REGENHEART_WAREHOUSE: schemas {', '.join(PUBLISHED_SCHEMAS)} copied from the build database "

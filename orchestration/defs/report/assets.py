@@ -4,12 +4,13 @@ import dagster as dg
 
 from orchestration.build_state import OUTPUT_FILES, latest_publication, record_output
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import PUBLISHED_WAREHOUSE
 
 
 @dg.asset(
     key=dg.AssetKey("study_report"),
     group_name="report",
-    deps=[dg.AssetKey("published_warehouse")],
+    deps=[PUBLISHED_WAREHOUSE],
     kinds={"html"},
     description=(
         "reports/study_report.html beside REGENHEART_WAREHOUSE: subject flow, baseline, LVEF and NT-proBNP "
@@ -21,25 +22,23 @@ from orchestration.defs.resources import WarehouseResource
 def study_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     # Imported here, not with the definitions: matplotlib and scipy take about a second, and every CLI
     # command and sensor tick loads the definitions.
-    from orchestration.reporting.markup import report_outline, report_plots
     from orchestration.reporting.study_report import write_study_report
 
     published = warehouse.published_path
     with warehouse.connection() as con:
         publication = latest_publication(con)
-    path = write_study_report(published, published.parent / OUTPUT_FILES["study_report"].parent).resolve()
+    report = write_study_report(published, published.parent / OUTPUT_FILES["study_report"].parent)
     with warehouse.connection() as con:
         record_output(con, "study_report", publication)
-    html = path.read_text(encoding="utf-8")
-    outline, plots = report_outline(html), report_plots(html)
-    context.log.info(f"study report: {path} ({len(plots)} plots)")
+    path = report.path.resolve()
+    context.log.info(f"study report: {path} ({len(report.plots)} plots)")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             "url": dg.MetadataValue.url(path.as_uri()),
-            "sections": len(outline),
-            "rows_by_section": dg.MetadataValue.json(outline),
-            "plots": dg.MetadataValue.json(plots),
+            "sections": len(report.rows_by_section),
+            "rows_by_section": dg.MetadataValue.json(report.rows_by_section),
+            "plots": dg.MetadataValue.json(report.plots),
             "bytes": path.stat().st_size,
         }
     )

@@ -7,8 +7,8 @@ no refresh lock and can run while a refresh does (it cuts the publication it ope
 
 import dagster as dg
 
-from orchestration.defs.dbt.project import regenheart_dbt_project
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.shared import regenheart_dbt_project
 
 
 @dg.op(
