@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 
 import dagster as dg
 from dagster_dbt import DbtProject
+from pydantic import Field
 
 from orchestration import dts
 from orchestration.dbt_manifest import MANIFEST_PATH
@@ -38,6 +39,17 @@ HISTORY_FILE_KEYS = {domain: dg.AssetKey(["history", domain]) for domain in dts.
 RAW_KEYS = [RAW_TRANSFER_LOG, *RAW_FILE_KEYS.values()]
 HISTORY_KEYS = [HISTORY_TRANSFERS, *HISTORY_FILE_KEYS.values()]
 PUBLISHED_WAREHOUSE = dg.AssetKey("published_warehouse")
+
+
+class RebuildConfig(dg.Config):
+    """The one setting of a layer step (raw, history): run config `ops.<step>.config.rebuild`."""
+
+    rebuild: bool = Field(
+        default=False,
+        description="Rebuild the layer from scratch. Ingestion: rebuild and republish even when no transfer is new "
+        "and the code is unchanged. History: forget it and replay every loaded transfer from raw (equal to the "
+        "incremental history).",
+    )
 
 
 def transfer_layer_asset(

@@ -86,30 +86,33 @@ def gx_raw_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseReso
     yield from _results(context, warehouse, "raw", RAW_KEYS, report)
 
 
-@dg.multi_asset_check(specs=_gate_specs("history", HISTORY_KEYS), can_subset=True)
-def gx_history_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-    """The history layer: every version of every record of the sites changed since the last
-    publication (every site on a full rebuild), and the transfers historised."""
-    sites = _sites_in_scope(context)
-    with warehouse.connection() as con:
-        report = validate_layer(con, "history", sites=sites)
-    yield from _results(context, warehouse, "history", HISTORY_KEYS, report, sites)
+def _site_scoped_gate(layer: str, keys: list[dg.AssetKey], description: str):
+    """The gate of a layer validated site by site: the sites this run rebuilt (every site on a full
+    rebuild)."""
+
+    @dg.multi_asset_check(
+        name=f"gx_{layer}_gate", specs=_gate_specs(layer, keys), can_subset=True, description=description
+    )
+    def gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        sites = _sites_in_scope(context)
+        with warehouse.connection() as con:
+            report = validate_layer(con, layer, sites=sites)
+        yield from _results(context, warehouse, layer, keys, report, sites)
+
+    return gate
 
 
-@dg.multi_asset_check(specs=_gate_specs("staging", STAGING_KEYS), can_subset=True)
-def gx_staging_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-    sites = _sites_in_scope(context)
-    with warehouse.connection() as con:
-        report = validate_layer(con, "staging", sites=sites)
-    yield from _results(context, warehouse, "staging", STAGING_KEYS, report, sites)
-
-
-@dg.multi_asset_check(specs=_gate_specs("marts", MARTS_KEYS), can_subset=True)
-def gx_marts_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-    sites = _sites_in_scope(context)
-    with warehouse.connection() as con:
-        report = validate_layer(con, "marts", sites=sites)
-    yield from _results(context, warehouse, "marts", MARTS_KEYS, report, sites)
+gx_history_gate = _site_scoped_gate(
+    "history", HISTORY_KEYS,
+    "The history layer: every version of every record of the sites changed since the last publication "
+    "(every site on a full rebuild), and the transfers historised.",
+)
+gx_staging_gate = _site_scoped_gate(
+    "staging", STAGING_KEYS, "The staging layer: the staged rows of the sites changed since the last publication.",
+)
+gx_marts_gate = _site_scoped_gate(
+    "marts", MARTS_KEYS, "The marts: the rows of the sites changed since the last publication, and the summaries.",
+)
 
 
 GX_GATES = [gx_raw_gate, gx_history_gate, gx_staging_gate, gx_marts_gate]

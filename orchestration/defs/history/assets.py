@@ -2,7 +2,6 @@
 extract order (orchestration/history.py)."""
 
 import dagster as dg
-from pydantic import Field
 
 from orchestration import dts
 from orchestration.defs.resources import WarehouseResource
@@ -11,16 +10,10 @@ from orchestration.defs.shared import (
     HISTORY_TRANSFERS,
     RAW_FILE_KEYS,
     RAW_TRANSFER_LOG,
+    RebuildConfig,
     transfer_layer_asset,
 )
 from orchestration.history import historise_new_transfers, rebuild_history
-
-
-class HistoryConfig(dg.Config):
-    rebuild: bool = Field(
-        default=False,
-        description="Forget history and replay every loaded transfer from raw (equal to the incremental history).",
-    )
 
 
 @transfer_layer_asset(
@@ -35,7 +28,7 @@ class HistoryConfig(dg.Config):
     ),
     built_from=(RAW_TRANSFER_LOG, RAW_FILE_KEYS),
 )
-def historise_transfers(context: dg.AssetExecutionContext, config: HistoryConfig, warehouse: WarehouseResource):
+def historise_transfers(context: dg.AssetExecutionContext, config: RebuildConfig, warehouse: WarehouseResource):
     """Historise the loaded transfers not yet in history, one transaction each, in extract order."""
     with warehouse.connection() as con:
         if config.rebuild:

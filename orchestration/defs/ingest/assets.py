@@ -1,24 +1,15 @@
 """Ingestion: complete transfers in the landing folder -> append-only raw tables."""
 
-
 from pathlib import Path
 
 import dagster as dg
 
-from pydantic import Field
 
 from orchestration import dts
 from orchestration.build_state import NOTHING_NEW, published_build, sites_changed_since_publication, what_is_new
 from orchestration.defs.resources import WarehouseResource
-from orchestration.defs.shared import RAW_FILE_KEYS, RAW_TRANSFER_LOG, transfer_layer_asset
+from orchestration.defs.shared import RAW_FILE_KEYS, RAW_TRANSFER_LOG, RebuildConfig, transfer_layer_asset
 from orchestration.ingestion import ingest_new_transfers
-
-
-class IngestConfig(dg.Config):
-    rebuild: bool = Field(
-        default=False,
-        description="Rebuild and republish even when no transfer is new and the code is unchanged.",
-    )
 
 
 @transfer_layer_asset(
@@ -30,7 +21,7 @@ class IngestConfig(dg.Config):
     file_description=lambda domain: f"Every loaded transfer's {dts.file_name(domain)}, as delivered (text).",
     skippable=True,
 )
-def ingest_transfers(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
+def ingest_transfers(context: dg.AssetExecutionContext, config: RebuildConfig, warehouse: WarehouseResource):
     """Find complete transfers, check each against the DTS, load the good ones whole.
 
     A rejected transfer is logged with its reason and does not stop the others: the run goes on
