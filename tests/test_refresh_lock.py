@@ -236,7 +236,7 @@ def test_a_negative_wait_is_wrong_usage(tmp_path):
 
 def test_two_refreshes_at_once_the_second_waits_then_finds_nothing_new(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
-    shutil.copytree(SAMPLE_LANDING, landing)
+    write_transfer(landing, "KZ97")
     env = _refresh_env(landing, warehouse)
     pipes = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
     with process_group(_refresh_command(), **pipes) as first:
