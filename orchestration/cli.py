@@ -298,7 +298,7 @@ def _prepared_dbt_manifest(settings: Settings, wait: int) -> Path:
     from orchestration.refresh_lock import hold_refresh_lock
 
     if not manifest_is_current():
-        from orchestration.defs.dbt.project import prepare_dbt_manifest
+        from orchestration.defs.dbt_project import prepare_dbt_manifest
 
         os.environ["REGENHEART_BUILD_DATABASE"] = str(build_database_path(settings.warehouse))
         with hold_refresh_lock(settings.warehouse, wait, say=lambda line: _say(f"submission: {line}")):

@@ -9,7 +9,7 @@ from orchestration.defs.automation.schedules import nightly_refresh_schedule
 from orchestration.defs.automation.sensors import new_transfer_sensor
 from orchestration.defs.checks.gx_gates import GX_GATES
 from orchestration.defs.dbt.assets import dbt_analysis, dbt_staging
-from orchestration.defs.dbt.project import regenheart_dbt_project
+from orchestration.defs.dbt_project import regenheart_dbt_project
 from orchestration.defs.exports.assets import warehouse_exports
 from orchestration.defs.history.assets import historise_transfers
 from orchestration.defs.ingest.assets import ingest_transfers

@@ -70,7 +70,7 @@ def run_refresh(
 def _run_refresh(settings: Settings, say: Callable[[str], None], rebuild_history: bool, rebuild: bool) -> RefreshOutcome:
     say(f"refresh: landing {settings.landing_dir}, warehouse {settings.warehouse}")
     say("refresh: preparing the dbt manifest")
-    from orchestration.defs.dbt.project import prepare_dbt_manifest
+    from orchestration.defs.dbt_project import prepare_dbt_manifest
 
     prepare_dbt_manifest()
     from orchestration.definitions import defs

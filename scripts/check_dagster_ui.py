@@ -81,7 +81,7 @@ class Report:
 
 def load_expected() -> Expected:
     sys.path.insert(0, str(REPO_ROOT))
-    from orchestration.defs.dbt.project import prepare_dbt_manifest
+    from orchestration.defs.dbt_project import prepare_dbt_manifest
 
     prepare_dbt_manifest()
     from orchestration.definitions import defs

@@ -25,7 +25,7 @@ def pytest_configure(config):
     prepare dbt's manifest once (workers then find it current)."""
     if not hasattr(config, "workerinput"):
         processes.tag_test_session()
-        from orchestration.defs.dbt.project import prepare_dbt_manifest
+        from orchestration.defs.dbt_project import prepare_dbt_manifest
 
         prepare_dbt_manifest()
 
@@ -48,7 +48,7 @@ def pytest_sessionfinish(session):
 @pytest.fixture(scope="session")
 def dbt_manifest():
     """Tests load the Dagster definitions, which need dbt's manifest: prepare it as `dagster dev` would."""
-    from orchestration.defs.dbt.project import prepare_dbt_manifest
+    from orchestration.defs.dbt_project import prepare_dbt_manifest
 
     prepare_dbt_manifest()
 

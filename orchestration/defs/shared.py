@@ -17,18 +17,13 @@ of another is here:
 from __future__ import annotations
 
 import json
-import os
-import sys
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import dagster as dg
-from dagster_dbt import DbtProject
 from pydantic import Field
 
 from orchestration import dts
-from orchestration.dbt_manifest import MANIFEST_PATH
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.defs.dbt_project import regenheart_dbt_project
 
 # --- ingestion and history -----------------------------------------------------------------------
 
@@ -83,20 +78,6 @@ def transfer_layer_asset(
     return dg.multi_asset(name=name, group_name=group_name, specs=specs)
 
 # --- the dbt project and its models --------------------------------------------------------------
-
-
-def _put_interpreter_bin_on_path() -> None:
-    # dagster-dbt runs `dbt` from PATH; `.venv/bin/python -m ...` does not put .venv/bin there.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
-
-
-_put_interpreter_bin_on_path()
-regenheart_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-regenheart_dbt_project.prepare_if_dev()
-if regenheart_dbt_project.manifest_path != MANIFEST_PATH:
-    raise RuntimeError(f"orchestration.dbt_manifest names {MANIFEST_PATH}, dagster-dbt {regenheart_dbt_project.manifest_path}")
 
 
 def dbt_asset_key(dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
