@@ -220,27 +220,81 @@ def submission_package(submission_warehouse, tmp_path_factory) -> Path:
     return submission_warehouse.parent / "submission"
 
 
+# The test modules whose small sites share one landing (see `scenarios`): each has a function
+# `scenario()` giving its site id, its first transfer and its second (or None), as (extract id, rows).
+SCENARIO_MODULES = ("test_adam", "test_sdtm", "test_sdtm_findings")
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    after_first: Path  # a copy of the published file after every module's first transfer
+    after_second: Path  # the published file after their second transfers too
+
+
+@pytest.fixture(scope="session")
+def scenarios(tmp_path_factory) -> Scenarios:
+    """The small sites of SCENARIO_MODULES, each its own site id, refreshed together twice, once per
+    test run: a refresh costs the same for one site as for three, and these sites' rows are derived
+    subject by subject, blind to the other sites. A module reads its own site (`site_slice`)."""
+    import importlib
+
+    from transfer_factory import write_transfer
+
+    def refresh_twice(root: Path) -> dict:
+        landing, warehouse = root / "landing", root / "warehouse.duckdb"
+        seconds = []
+        for name in SCENARIO_MODULES:
+            site, first, second = importlib.import_module(name).scenario()
+            write_transfer(landing, site, *first)
+            if second is not None:
+                seconds.append((site, second))
+        first_run = run_refresh(landing, warehouse)
+        assert first_run.returncode == 0, first_run.stderr
+        (root / "after_first.duckdb").write_bytes(warehouse.read_bytes())
+        for site, second in seconds:
+            write_transfer(landing, site, *second)
+        second_run = run_refresh(landing, warehouse)
+        assert second_run.returncode == 0, second_run.stderr
+        return {}
+
+    root, _ = built_once(tmp_path_factory, "scenarios", refresh_twice)
+    return Scenarios(root / "after_first.duckdb", root / "warehouse.duckdb")
+
+
+def site_slice(published: Path, site: str, folder: Path) -> Path:
+    """A copy of the published file as one site's own refresh would have published it: every
+    table with a SITEID (or a USUBJID, NCT04325594-<site>-<subject>) holds that site's rows only, in
+    their stored order; the others (study-level tables) are copied whole."""
+    import duckdb
+
+    sliced = folder / f"{published.stem}-{site}.duckdb"
+    if sliced.exists():
+        return sliced
+    with duckdb.connect(str(sliced)) as con:
+        con.execute(f"ATTACH '{published}' AS published (READ_ONLY)")
+        tables = con.execute(
+            "SELECT schema_name, table_name, list(column_name) FROM duckdb_columns() "
+            "WHERE database_name = 'published' GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        for schema, table, columns in tables:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            if "SITEID" in columns:
+                where = "WHERE SITEID = $site"
+            elif "USUBJID" in columns:
+                where = "WHERE split_part(USUBJID, '-', 2) = $site"
+            else:
+                where = ""
+            con.execute(f'CREATE TABLE "{schema}"."{table}" AS SELECT * FROM published."{schema}"."{table}" {where}',
+                        {"site": site} if where else None)
+    return sliced
+
+
 def query(database: Path, sql: str) -> list[tuple]:
     """The rows of `sql` on a DuckDB file opened read-only."""
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
         return con.execute(sql).fetchall()
-
-
-def refreshed_twice(root: Path, site: str, first: tuple[str, dict], second: tuple[str, dict]) -> tuple[Path, Path]:
-    """Refresh after `site`'s first transfer (extract id, rows) and again after its second: a copy of
-    the published file after the first, and the published file after the second."""
-    from transfer_factory import write_transfer
-
-    landing, warehouse = root / "landing", root / "warehouse.duckdb"
-    write_transfer(landing, site, *first)
-    assert run_refresh(landing, warehouse).returncode == 0
-    after_first = root / "after_t1.duckdb"
-    after_first.write_bytes(warehouse.read_bytes())
-    write_transfer(landing, site, *second)
-    assert run_refresh(landing, warehouse).returncode == 0
-    return after_first, warehouse
 
 
 def tree_digest(folder: Path) -> dict[str, str]:

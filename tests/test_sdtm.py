@@ -8,7 +8,7 @@ and adds a record AE000, whose RECID sorts first.
 
 import pytest
 
-from conftest import query, refreshed_twice
+from conftest import query, site_slice
 from transfer_factory import minimal_rows
 
 SITE, T1, T2 = "KZ98", "20210101T020000Z", "20210201T020000Z"
@@ -31,11 +31,16 @@ def _rows(corrected: bool) -> dict:
     return rows
 
 
+def scenario():
+    """This site's transfers in the landing the scenario modules share (conftest `scenarios`)."""
+    return SITE, (T1, _rows(corrected=False)), (T2, _rows(corrected=True))
+
+
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """The published file after T1 (a copy) and after T2."""
-    return refreshed_twice(tmp_path_factory.mktemp("sdtm"), SITE, (T1, _rows(corrected=False)),
-                           (T2, _rows(corrected=True)))
+def published(scenarios, tmp_path_factory):
+    """The published file after T1 (a copy) and after T2, as this site sees it."""
+    folder = tmp_path_factory.mktemp("sdtm")
+    return site_slice(scenarios.after_first, SITE, folder), site_slice(scenarios.after_second, SITE, folder)
 
 
 def test_a_screened_never_infused_subject_has_no_arm_and_says_why(published):

@@ -14,7 +14,7 @@ RECID sorts first) at MONTH 3.
 
 import pytest
 
-from conftest import query, refreshed_twice
+from conftest import query, site_slice
 from transfer_factory import minimal_rows
 
 SITE, T1, T2 = "KZ97", "20210101T020000Z", "20210201T020000Z"
@@ -43,11 +43,16 @@ def _rows(corrected: bool) -> dict:
     return rows
 
 
+def scenario():
+    """This site's transfers in the landing the scenario modules share (conftest `scenarios`)."""
+    return SITE, (T1, _rows(corrected=False)), (T2, _rows(corrected=True))
+
+
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """The published file after T1 (a copy) and after T2."""
-    return refreshed_twice(tmp_path_factory.mktemp("sdtm_findings"), SITE, (T1, _rows(corrected=False)),
-                           (T2, _rows(corrected=True)))
+def published(scenarios, tmp_path_factory):
+    """The published file after T1 (a copy) and after T2, as this site sees it."""
+    folder = tmp_path_factory.mktemp("sdtm_findings")
+    return site_slice(scenarios.after_first, SITE, folder), site_slice(scenarios.after_second, SITE, folder)
 
 
 def test_visits_are_the_nominal_ones_the_site_recorded(published):
