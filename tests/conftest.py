@@ -53,6 +53,20 @@ def dbt_manifest():
     prepare_dbt_manifest()
 
 
+# The warehouses shared by the workers, each the first work of one worker (`shared_warehouses_first`).
+FIRST_BUILD_OF_WORKER = {"gw0": "sample_refresh", "gw1": "scenarios"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_warehouses_first(request):
+    """Each xdist worker starts with one of the shared warehouses the collected tests need, so that
+    neither waits idle for the one the other is building (a refresh takes a minute)."""
+    wanted = FIRST_BUILD_OF_WORKER.get(os.environ.get("PYTEST_XDIST_WORKER", ""))
+    needed = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    if wanted in needed:
+        request.getfixturevalue(wanted)
+
+
 @dataclass(frozen=True)
 class SampleRefresh:
     warehouse: Path
