@@ -3,7 +3,7 @@ contract: each column's `data_type` in dbt_project/models/staging/_staging__mode
 manifest), so a column's type is written in that one place.
 
 A staging suite gets one critical check per column of its model, first in the suite, on the
-pandas dtype the runner gives the DuckDB type (validate.py's `_frame`: nullable integers and
+pandas dtype the runner gives the DuckDB type (batch.py's `dataframe`: nullable integers and
 booleans, text always `str`). A column whose type has no such dtype (ISSUES, a list of structs,
 which the batch queries leave out) gets none.
 """

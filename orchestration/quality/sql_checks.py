@@ -18,7 +18,7 @@ compiled from its suite entry into SQL predicates with the semantics of GX 1.x's
 
 tests/test_expectation_suites.py runs every suite through both this and GX's pandas engine on
 the sample and on every broken table, and requires the same success, counts and first rows.
-Expectation types not listed here are validated by GX on pandas DataFrames (validate.py).
+Expectation types not listed here are validated by GX on pandas DataFrames (gx_runner.py).
 """
 
 from __future__ import annotations
