@@ -1,12 +1,10 @@
 """The dbt layers' dependencies (dbt's manifest): ADSL first, and no mart built from another mart."""
 
-import json
-
-from orchestration.dbt_manifest import MANIFEST_PATH
+from orchestration.dbt_manifest import read_manifest
 
 
 def _models(dbt_manifest) -> dict[str, dict]:
-    nodes = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))["nodes"]
+    nodes = read_manifest()["nodes"]
     return {node["name"]: node for node in nodes.values() if node["resource_type"] == "model"}
 
 

@@ -5,12 +5,11 @@ build database, which gives them their input tables' types (a copy: dbt opens it
 tests read the shared sample at the same time).
 """
 
-import json
 import re
 import shutil
 
 from conftest import build_database, run_dbt
-from orchestration.dbt_manifest import MANIFEST_PATH
+from orchestration.dbt_manifest import read_manifest
 
 UNIT_TESTS = 20  # in dbt_project/models/**/_*__unit_tests.yml
 
@@ -20,7 +19,6 @@ def test_every_dbt_unit_test_passes(sample_warehouse, tmp_path):
     shutil.copyfile(build_database(sample_warehouse), build_database(copy))
     result = run_dbt(copy, "test", "--select", "test_type:unit")
     assert result.returncode == 0, result.stdout[-5000:]
-    manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
-    assert len(manifest["unit_tests"]) == UNIT_TESTS
+    assert len(read_manifest()["unit_tests"]) == UNIT_TESTS
     assert int(re.search(r"PASS=(\d+)", result.stdout).group(1)) == UNIT_TESTS
     assert f"ERROR=0 SKIP=0 NO-OP=0 TOTAL={UNIT_TESTS}" in result.stdout

@@ -16,13 +16,13 @@ of another is here:
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Mapping
 
 import dagster as dg
 from pydantic import Field
 
 from orchestration import dts
+from orchestration.dbt_manifest import read_manifest
 from orchestration.defs.dbt_project import regenheart_dbt_project
 
 # --- ingestion and history -----------------------------------------------------------------------
@@ -88,7 +88,7 @@ def dbt_asset_key(dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
 
 
 def _model_keys(schema: str) -> list[dg.AssetKey]:
-    nodes = json.loads(regenheart_dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    nodes = read_manifest(regenheart_dbt_project.manifest_path)["nodes"].values()  # parsed once for the four
     keys = (dbt_asset_key(node) for node in nodes if node["resource_type"] == "model" and node["schema"] == schema)
     return sorted(keys, key=lambda key: key.path)
 
