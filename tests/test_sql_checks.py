@@ -2,15 +2,19 @@
 
 Missing values (NULL, NaN), row conditions over missing values, `mostly`, each `ignore_row_if`,
 duplicated keys with NULLs, strict bounds, regex searches, values of another type than the
-column's: every expectation must give the same success, counts and first failing rows with both.
+column's, column types and column sets (matched, extra, missing, a column the table lacks): every expectation must give the same success, counts and first failing rows with both.
 """
 
 import json
+import sys
 
 import duckdb
 import pytest
 
+import processes
+from conftest import REPO_ROOT
 from orchestration.quality import validate_layer
+from orchestration.quality.schema_checks import SCHEMA_TYPES
 from orchestration.quality.sql_checks import SQL_TYPES
 
 ROWS = [
@@ -79,6 +83,16 @@ EXPECTATIONS = [
     _expect("expect_column_distinct_values_to_contain_set", column="GRP", value_set=["G1"]),
     _expect("expect_column_type_to_be", column="K2", type_="Int32"),
     _expect("expect_column_type_to_be", column="TXT", type_="float64"),
+    _expect("expect_column_type_to_be", column="TXT", type_="str"),
+    _expect("expect_column_type_to_be", column="FLAG", type_="boolean"),
+    _expect("expect_column_type_to_be", column="NUM", type_="float"),
+    _expect("expect_column_type_to_be", column="ID", type_="int32"),
+    _expect("expect_column_type_to_be", column="NOPE", type_="str"),
+    _expect("expect_table_columns_to_match_set", column_set=["ID", "TXT"], exact_match=False),
+    _expect("expect_table_columns_to_match_set", column_set=["ID", "TXT", "NOPE", "ALSO"], exact_match=False),
+    _expect("expect_table_columns_to_match_set", column_set=["ID", "TXT"]),
+    _expect("expect_table_columns_to_match_set",
+            column_set=["ID", "TXT", "NUM", "FLAG", "A", "B", "K1", "K2", "CODE", "GRP"], exact_match=True),
 ]
 
 
@@ -106,11 +120,11 @@ def _outcomes(report):
     return [(o.expectation, o.success, o.element_count, o.unexpected_count, o.failing_rows) for o in report.outcomes]
 
 
-def test_every_row_level_type_of_the_suites_is_in_the_edge_cases():
+def test_every_row_level_and_schema_type_of_the_suites_is_in_the_edge_cases():
     from orchestration.quality import EXPECTATIONS_DIR
 
     used = {e["type"] for path in EXPECTATIONS_DIR.glob("*/*.json") for e in json.loads(path.read_text())["expectations"]}
-    assert used & set(SQL_TYPES) <= {e["type"] for e in EXPECTATIONS}
+    assert used & {*SQL_TYPES, *SCHEMA_TYPES} <= {e["type"] for e in EXPECTATIONS}
 
 
 def test_duckdb_engine_equals_gx_on_pandas_on_edge_cases(edge_cases):
@@ -140,3 +154,35 @@ def test_duckdb_engine_counts_by_hand(edge_cases):
     assert by_position[24].unexpected_count == 4
     # never: the two (NULL, NULL) rows are duplicates too
     assert by_position[26].unexpected_count == 6
+    # column types: the batch's dtypes (text `str`, integers nullable); a column the table lacks is GX's error
+    assert [(o.success, o.failing_rows) for o in by_position[34:41]] == [
+        (True, []), (False, [{"observed_value": "str"}]), (True, []), (True, []), (True, []),
+        (False, [{"observed_value": "Int32"}]),
+        (False, [{"error": 'Error: The column "NOPE" in BatchData does not exist.'}]),
+    ]
+    # column sets: extra columns pass without exact_match, missing ones fail; exact_match fails on extras
+    assert [(o.success, o.failing_rows) for o in by_position[41:45]] == [
+        (True, []), (False, [{"missing_columns": "ALSO, NOPE"}]), (False, [{"missing_columns": ""}]), (True, []),
+    ]
+
+
+def test_schema_checks_need_no_gx_import(edge_cases, tmp_path):
+    """A gate's schema checks run without Great Expectations (seconds to import in a new process)."""
+    database, _ = edge_cases
+    suites = tmp_path / "marts"
+    suites.mkdir()
+    schema_only = [e for e in EXPECTATIONS if e["type"] in SCHEMA_TYPES and e["kwargs"].get("column") != "NOPE"]
+    (suites / "edge.json").write_text(json.dumps({
+        "name": "marts.edge",
+        "meta": {"table": "main.edge", "batch_query": "select * from edge order by ID", "id_columns": ["ID"]},
+        "expectations": schema_only,
+    }))
+    script = (
+        "import sys, duckdb; from pathlib import Path; from orchestration.quality import validate_layer\n"
+        f"con = duckdb.connect({str(database)!r}, read_only=True)\n"
+        f"report = validate_layer(con, 'marts', expectations_dir=Path({str(tmp_path)!r}))\n"
+        "print(len(report.outcomes), sum(o.success for o in report.outcomes), 'great_expectations' in sys.modules)\n"
+    )
+    result = processes.run([sys.executable, "-c", script], timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(len(schema_only)), "6", "False"]

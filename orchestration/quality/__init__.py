@@ -7,7 +7,8 @@
     report.passed                              # False iff a critical expectation failed
     write_validation_summary([report], path)   # one self-contained HTML page
 
-Importing this package does not import Great Expectations (slow): validate_layer does, once.
+Importing this package does not import Great Expectations (slow): validate_layer does, once, only
+for an expectation that neither DuckDB nor the schema checks run, or with engine="pandas".
 """
 
 from orchestration.quality.report import render_validation_summary, write_validation_summary

@@ -1,6 +1,6 @@
 """Great Expectations itself, on pandas DataFrames of a suite's batch (with its pandas datasource,
-in one ephemeral, in-memory context per layer): the reference engine, the schema checks, and
-whatever DuckDB cannot run. Its results are read back by position in the suite file."""
+in one ephemeral, in-memory context per layer): the reference engine, and whatever neither DuckDB
+nor schema_checks.py can run. Its results are read back by position in the suite file."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from orchestration.quality.outcomes import (
 )
 from orchestration.quality.suites import SuiteDefinition, to_gx_suite
 
-SCHEMA_TYPES = ("expect_column_type_to_be", "expect_table_columns_to_match_set")  # GX, on the batch's dtypes
 _INDEX_KEY = "regenheart_index"  # put in each expectation's meta to pair GX's results with the file
 
 

@@ -1,5 +1,6 @@
-"""A suite's row-level expectations counted in DuckDB on its batch table (sql_checks.py), with GX's
-meaning; GX checks the batch's schema on its zero-row DataFrame and runs what DuckDB cannot."""
+"""A suite's row-level expectations counted in DuckDB on its batch table (sql_checks.py) and its
+schema checked on the batch's zero-row DataFrame (schema_checks.py), both with GX's meaning; GX
+runs only what neither can."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 
 import duckdb
 
-from orchestration.quality import sql_checks
+from orchestration.quality import schema_checks, sql_checks
 from orchestration.quality.batch import BATCH_TABLE, PARTITION, dataframe
-from orchestration.quality.gx_runner import SCHEMA_TYPES, validate_frame, validated_on_frames
+from orchestration.quality.gx_runner import validate_frame, validated_on_frames
 from orchestration.quality.outcomes import (
     CRITICAL,
     MAX_FAILING_ROWS,
@@ -23,15 +24,19 @@ from orchestration.quality.suites import SuiteDefinition
 from orchestration.sql import identifier
 
 def validated_in_duckdb(con, batch_definition, definition: SuiteDefinition, sizes, chunk_cells, rows: int):
-    """Row-level expectations counted in DuckDB; the schema ones by GX on the batch's zero-row
-    DataFrame (its dtypes); any other type by GX on DataFrames of the batch."""
+    """Row-level expectations counted in DuckDB; the schema ones on the batch's zero-row DataFrame
+    (its dtypes), by GX only where it would report an error; any other type by GX on DataFrames of
+    the batch."""
     in_sql = {i: e for i, e in enumerate(definition.expectations) if sql_checks.supported(e)}
-    schema = {i for i, e in enumerate(definition.expectations) if e["type"] in SCHEMA_TYPES}
+    schema = {i for i, e in enumerate(definition.expectations) if e["type"] in schema_checks.SCHEMA_TYPES}
     on_frames = set(range(len(definition.expectations))) - set(in_sql) - schema
     outcomes: dict[int, ExpectationOutcome] = {}
     if schema:
         frame = dataframe(con.execute(f"select * exclude ({PARTITION}) from {BATCH_TABLE} limit 0"))
-        outcomes.update(validate_frame(batch_definition, definition, frame, schema, row_count=rows))
+        checked = {i: schema_checks.outcome(definition, definition.expectations[i], frame, rows) for i in schema}
+        outcomes.update({i: outcome for i, outcome in checked.items() if outcome is not None})
+        if by_gx := {i for i, outcome in checked.items() if outcome is None}:
+            outcomes.update(validate_frame(batch_definition, definition, frame, by_gx, row_count=rows))
     counts, not_compiled = _counted_in_duckdb(con, in_sql)
     on_frames |= not_compiled
     for index, count in counts.items():

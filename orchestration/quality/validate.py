@@ -1,7 +1,8 @@
 """Validating a layer: each suite's batch built (batch.py), its row-level expectations counted in
-DuckDB (in_duckdb.py, sql_checks.py) or, with engine="pandas", all of them validated by GX on
-DataFrames (gx_runner.py), the raw transfers and a batch's partitions taken a bounded amount at a
-time (partitions.py), and the outcomes added up into one report per suite and layer (outcomes.py).
+DuckDB and its schema checked on its dtypes (in_duckdb.py, sql_checks.py, schema_checks.py) or,
+with engine="pandas", all of them validated by GX on DataFrames (gx_runner.py), the raw transfers
+and a batch's partitions taken a bounded amount at a time (partitions.py), and the outcomes added
+up into one report per suite and layer (outcomes.py).
 Nothing is written to disk, nothing goes to the network.
 """
 
@@ -57,11 +58,11 @@ def validate_layer(
 
     `severities` keeps only the expectations of those severities (ingestion checks a transfer
     against the raw suites' critical ones before it commits it). `in_duckdb_only` keeps only the
-    expectations counted in DuckDB (no schema check, no GX import), and holds only the columns
+    expectations counted in DuckDB (no schema check), and holds only the columns
     they read in the batch table (a narrower batch is cheaper to build).
 
-    `engine`: "duckdb" (default) counts the row-level expectations in DuckDB (sql_checks.py) and has
-    GX check the batch's schema; "pandas" has GX validate every expectation on pandas DataFrames of
+    `engine`: "duckdb" (default) counts the row-level expectations in DuckDB (sql_checks.py) and
+    checks the batch's schema on its dtypes (schema_checks.py), both with GX's meaning; "pandas" has GX validate every expectation on pandas DataFrames of
     the batch (the reference the tests compare the first with).
     """
     if layer not in LAYERS:
