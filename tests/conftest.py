@@ -195,20 +195,28 @@ def run_submission(warehouse: Path) -> subprocess.CompletedProcess:
     return processes.run([sys.executable, "-m", "orchestration.cli", "submission"], env=env, timeout=600, cwd=REPO_ROOT)
 
 
+def submission_rows() -> dict[str, list[dict[str, str]]]:
+    """The rows of submission_warehouse's transfer: 001 infused, 002 screened and not eligible."""
+    from transfer_factory import minimal_rows
+
+    rows = minimal_rows("001")
+    screened = minimal_rows("002")
+    rows["dm"] += screened["dm"]
+    rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
+    return rows
+
+
 @pytest.fixture(scope="session")
 def submission_warehouse(tmp_path_factory) -> Path:
-    """A small published warehouse for the submission package's tests (test_submission*.py), refreshed once.
+    """A small published warehouse for the submission package's tests (test_submission*.py) and
+    the start of test_publishing's, refreshed once (its landing is the folder's `landing`).
 
     Site KZ97, one transfer: subject 001 infused 2020-03-20T10:30 with one AE (Cyrillic term, MILD)
     and baseline efficacy values; subject 002 screened, inclusion criterion IN05 not met, never infused."""
-    from transfer_factory import minimal_rows, write_transfer
+    from transfer_factory import write_transfer
 
     def refresh(root: Path) -> dict:
-        rows = minimal_rows("001")
-        screened = minimal_rows("002")
-        rows["dm"] += screened["dm"]
-        rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
-        write_transfer(root / "landing", "KZ97", "20210101T020000Z", rows)
+        write_transfer(root / "landing", "KZ97", "20210101T020000Z", submission_rows())
         result = run_refresh(root / "landing", root / "warehouse" / "warehouse.duckdb")
         assert result.returncode == 0, result.stderr
         return {}

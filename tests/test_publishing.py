@@ -11,11 +11,11 @@ import time
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, build_database, run_refresh, run_refresh_process
+from conftest import REPO_ROOT, build_database, run_refresh, run_refresh_process, submission_rows
 from orchestration.ingestion import ingest_new_transfers
 from orchestration.warehouse import connect
 from processes import process_group
-from transfer_factory import minimal_rows, write_transfer
+from transfer_factory import write_transfer
 
 FIRST = "20210101T020000Z"
 SECOND = "20210201T020000Z"
@@ -30,22 +30,15 @@ def extract_ids(warehouse) -> list[str]:
         return [r[0] for r in con.execute("SELECT EXTRACT_ID FROM marts.extract_log ORDER BY 1").fetchall()]
 
 
-@pytest.fixture(scope="module")
-def published_once(tmp_path_factory):
-    """A landing with one good transfer, refreshed and published once for the module."""
-    root = tmp_path_factory.mktemp("published")
-    write_transfer(root / "landing", "KZ97", FIRST)
-    result = run_refresh(root / "landing", root / "warehouse.duckdb")
-    assert result.returncode == 0, result.stderr
-    return root
-
-
 @pytest.fixture
-def published(published_once, tmp_path):
-    """A private copy of the published state (landing, build database, published file)."""
+def published(submission_warehouse, tmp_path):
+    """A private copy of a published state: KZ97's transfer FIRST (subjects 001 and 002) refreshed
+    and published (conftest's submission_warehouse, shared), with its landing."""
     root = tmp_path / "state"
-    shutil.copytree(published_once, root)
-    return root / "landing", root / "warehouse.duckdb"
+    shutil.copytree(submission_warehouse.parent.parent / "landing", root / "landing")
+    shutil.copytree(submission_warehouse.parent, root / "warehouse",
+                    ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target", "submission*"))
+    return root / "landing", root / "warehouse" / submission_warehouse.name
 
 
 def test_critical_expectation_stops_the_run_at_its_gate(published):
@@ -56,7 +49,7 @@ def test_critical_expectation_stops_the_run_at_its_gate(published):
     """
     landing, warehouse = published
     before = sha256(warehouse)
-    write_transfer(landing, "KZ97", SECOND)
+    write_transfer(landing, "KZ97", SECOND, submission_rows())
     with connect(build_database(warehouse)) as con:
         assert [t.transfer.extract_id for t in ingest_new_transfers(con, landing).loaded] == [SECOND]
         # a second AE row under the same RECID, on a line of its own: a record key broken after loading
@@ -79,14 +72,14 @@ def test_critical_expectation_stops_the_run_at_its_gate(published):
 
 def test_reader_never_blocks_a_refresh_and_keeps_its_view(published):
     landing, warehouse = published
-    write_transfer(landing, "KZ97", SECOND)
+    write_transfer(landing, "KZ97", SECOND, submission_rows())
     with duckdb.connect(str(warehouse), read_only=True) as reader:
         seen = reader.execute("SELECT count(*) FROM marts.extract_log").fetchone()
         # another process: in this one, DuckDB would hand the refresh the reader's open database
         result = run_refresh_process(landing, warehouse)
         assert result.returncode == 0, result.stderr
         assert reader.execute("SELECT count(*) FROM marts.extract_log").fetchone() == seen == (1,)
-        assert reader.execute("SELECT count(*) FROM marts.adsl").fetchone() == (1,)
+        assert reader.execute("SELECT count(*) FROM marts.adsl").fetchone() == (2,)
     assert extract_ids(warehouse) == [FIRST, SECOND], "a new connection sees the new build"
 
 
@@ -115,7 +108,7 @@ def _refresh_killed_at(landing, warehouse, marker) -> bool:
 def test_refresh_killed_anywhere_leaves_the_published_file_old_or_new(published):
     landing, warehouse = published
     before = sha256(warehouse)
-    write_transfer(landing, "KZ97", SECOND)
+    write_transfer(landing, "KZ97", SECOND, submission_rows())
     for marker in KILL_POINTS:
         assert _refresh_killed_at(landing, warehouse, marker), f"the refresh never reached {marker!r}"
         if sha256(warehouse) != before:  # the kill came after the rename: the new build, whole
@@ -128,7 +121,7 @@ def test_refresh_killed_anywhere_leaves_the_published_file_old_or_new(published)
     assert extract_ids(warehouse) == [FIRST, SECOND]
     with duckdb.connect(str(build_database(warehouse)), read_only=True) as con:
         assert con.execute("SELECT EXTRACT_ID, count(*) FROM raw.dm GROUP BY 1 ORDER BY 1").fetchall() == [
-            (FIRST, 1), (SECOND, 1)
+            (FIRST, 2), (SECOND, 2)
         ], "a transfer whose load was killed is loaded whole, once"
     assert not list(warehouse.parent.glob("*.publishing-*")), "no partial publication is left behind"
 
