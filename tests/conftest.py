@@ -196,23 +196,26 @@ def run_submission(warehouse: Path) -> subprocess.CompletedProcess:
 
 
 def submission_rows() -> dict[str, list[dict[str, str]]]:
-    """The rows of submission_warehouse's transfer: 001 infused, 002 screened and not eligible."""
+    """The rows of submission_warehouse's transfer: subject 001 (transfer_factory's minimal rows:
+    consented 2020-03-02, infused 2020-03-20T10:30, one AE, disposition COMPLETED 2020-09-20) and
+    subject 002, consented 2020-03-01, inclusion IN05 not met (a screen failure), never infused,
+    screened 2020-03-10, disposition PHYSICIAN DECISION 2020-03-12."""
     from transfer_factory import minimal_rows
 
     rows = minimal_rows("001")
     screened = minimal_rows("002")
-    rows["dm"] += screened["dm"]
+    rows["dm"] += [dict(screened["dm"][0], CONSDT="2020-03-01")]
     rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
+    rows["sv"] += [dict(screened["sv"][0], VISIT="SCREENING", SVSTDTC="2020-03-10")]
+    rows["ds"] += [dict(screened["ds"][0], DSDECOD="PHYSICIAN DECISION", DSSTDTC="2020-03-12")]
     return rows
 
 
 @pytest.fixture(scope="session")
 def submission_warehouse(tmp_path_factory) -> Path:
-    """A small published warehouse for the submission package's tests (test_submission*.py) and
-    the start of test_publishing's, refreshed once (its landing is the folder's `landing`).
-
-    Site KZ97, one transfer: subject 001 infused 2020-03-20T10:30 with one AE (Cyrillic term, MILD)
-    and baseline efficacy values; subject 002 screened, inclusion criterion IN05 not met, never infused."""
+    """A small published warehouse for the submission package's tests (test_submission*.py), the
+    start of test_publishing's and test_sdtm_trial_design's, refreshed once (its landing is the
+    folder's `landing`): site KZ97, transfer 20210101T020000Z, the rows of submission_rows()."""
     from transfer_factory import write_transfer
 
     def refresh(root: Path) -> dict:
@@ -223,6 +226,15 @@ def submission_warehouse(tmp_path_factory) -> Path:
 
     root, _ = built_once(tmp_path_factory, "submission", refresh)
     return root / "warehouse" / "warehouse.duckdb"
+
+
+def copy_of_submission_state(submission_warehouse: Path, folder: Path) -> tuple[Path, Path]:
+    """A private copy of submission_warehouse's landing and warehouse folder (without the package),
+    to refresh further: (landing, published file)."""
+    shutil.copytree(submission_warehouse.parent.parent / "landing", folder / "landing")
+    shutil.copytree(submission_warehouse.parent, folder / "warehouse",
+                    ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target", "submission*"))
+    return folder / "landing", folder / "warehouse" / submission_warehouse.name
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, build_database, run_refresh, run_refresh_process, submission_rows
+from conftest import REPO_ROOT, build_database, copy_of_submission_state, run_refresh, run_refresh_process, submission_rows
 from orchestration.ingestion import ingest_new_transfers
 from orchestration.warehouse import connect
 from processes import process_group
@@ -34,11 +33,7 @@ def extract_ids(warehouse) -> list[str]:
 def published(submission_warehouse, tmp_path):
     """A private copy of a published state: KZ97's transfer FIRST (subjects 001 and 002) refreshed
     and published (conftest's submission_warehouse, shared), with its landing."""
-    root = tmp_path / "state"
-    shutil.copytree(submission_warehouse.parent.parent / "landing", root / "landing")
-    shutil.copytree(submission_warehouse.parent, root / "warehouse",
-                    ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target", "submission*"))
-    return root / "landing", root / "warehouse" / submission_warehouse.name
+    return copy_of_submission_state(submission_warehouse, tmp_path / "state")
 
 
 def test_critical_expectation_stops_the_run_at_its_gate(published):

@@ -1,30 +1,21 @@
 """SDTM trial design (TS, TA, TE, TV, TI) and subject elements (SE), values checked by hand through
 `regenheart refresh`.
 
-Site KZ97, transfer T1: subject 001 consented 2020-03-02, infused 2020-03-20T10:30, last date the
-COMPLETED disposition 2020-09-20; subject 002 consented 2020-03-01, inclusion IN05 not met (a
-screen failure), never infused, screened 2020-03-10, disposition PHYSICIAN DECISION 2020-03-12.
+Site KZ97, transfer T1 (conftest's submission warehouse): subject 001 consented 2020-03-02,
+infused 2020-03-20T10:30, last date the COMPLETED disposition 2020-09-20; subject 002 consented
+2020-03-01, inclusion IN05 not met (a screen failure), never infused, screened 2020-03-10,
+disposition PHYSICIAN DECISION 2020-03-12.
 Then site KZ96 sends its first transfer (an incremental refresh: only KZ96 is rebuilt): subject
 001 infused 2020-03-20T10:30, visits up to MONTH 1 on 2020-04-19, no disposition yet.
 """
 
 import pytest
 
-from conftest import query, run_refresh
+from conftest import copy_of_submission_state, query, run_refresh
 from transfer_factory import minimal_rows, write_transfer
 
 SITE, NEW_SITE, T1, T2 = "KZ97", "KZ96", "20210101T020000Z", "20210301T020000Z"
 S001, S002, N001 = "NCT04325594-KZ97-001", "NCT04325594-KZ97-002", "NCT04325594-KZ96-001"
-
-
-def _first_site_rows() -> dict:
-    rows = minimal_rows("001")
-    screened = minimal_rows("002")
-    rows["dm"] += [dict(screened["dm"][0], CONSDT="2020-03-01")]
-    rows["ie"] += [dict(screened["ie"][0], IETESTCD="IN05", IEORRES="N")]
-    rows["sv"] += [dict(screened["sv"][0], VISIT="SCREENING", SVSTDTC="2020-03-10")]
-    rows["ds"] += [dict(screened["ds"][0], DSDECOD="PHYSICIAN DECISION", DSSTDTC="2020-03-12")]
-    return rows
 
 
 def _new_site_rows() -> dict:
@@ -37,20 +28,15 @@ def _new_site_rows() -> dict:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """The published file after KZ97's T1 (a copy), and after KZ96's T2 (incremental)."""
-    root = tmp_path_factory.mktemp("sdtm_design")
-    landing, warehouse = root / "landing", root / "warehouse.duckdb"
-    write_transfer(landing, SITE, T1, _first_site_rows())
-    first_run = run_refresh(landing, warehouse)
-    assert first_run.returncode == 0, first_run.stderr
-    first = root / "after_t1.duckdb"
-    first.write_bytes(warehouse.read_bytes())
+def published(submission_warehouse, tmp_path_factory):
+    """The published file after KZ97's T1 (conftest's submission_warehouse, shared), and after
+    KZ96's T2 (incremental, on a copy of it)."""
+    landing, warehouse = copy_of_submission_state(submission_warehouse, tmp_path_factory.mktemp("sdtm_design"))
     write_transfer(landing, NEW_SITE, T2, _new_site_rows())
     second_run = run_refresh(landing, warehouse)
     assert second_run.returncode == 0, second_run.stderr
     assert f"(the rows of sites {NEW_SITE} copied again)" in second_run.stderr
-    return first, warehouse
+    return submission_warehouse, warehouse
 
 
 SE = "SELECT USUBJID, SESEQ, ETCD, ELEMENT, TAETORD, EPOCH, SESTDTC, SEENDTC, SESTDY, SEENDY FROM sdtm.se ORDER BY USUBJID, SESEQ"

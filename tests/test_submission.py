@@ -1,8 +1,9 @@
 """`regenheart submission`: the SDTM folder of the package of a small published warehouse, values
 checked by hand (the ADaM folder: test_submission_adam.py, on the same package).
 
-Site KZ97, one transfer: subject 001 infused 2020-03-20T10:30 with one AE (Cyrillic term, MILD);
-subject 002 screened, inclusion criterion IN05 not met (so IE has one record), never infused.
+Site KZ97, one transfer (conftest submission_rows): subject 001 infused 2020-03-20T10:30 with one
+AE (Cyrillic term, MILD); subject 002 screened, inclusion criterion IN05 not met (so IE has one
+record), never infused, disposition PHYSICIAN DECISION.
 """
 
 import json
