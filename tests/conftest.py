@@ -295,6 +295,42 @@ def scenarios(tmp_path_factory) -> Scenarios:
     return Scenarios(root / "after_first.duckdb", root / "warehouse.duckdb")
 
 
+@dataclass(frozen=True)
+class AuditLanding:
+    landing: Path
+    warehouse: Path  # the published file after both refreshes
+    after_first: Path  # a copy of it after the first
+    first: subprocess.CompletedProcess
+    second: subprocess.CompletedProcess
+    rules: dict  # what test_data_rules.rule_transfers returned
+
+
+@pytest.fixture(scope="session")
+def audit_landing(tmp_path_factory) -> AuditLanding:
+    """test_history's site KZ70 and test_data_rules' crafted sites in one landing, refreshed twice
+    once per test run: first KZ70's T1 alone, then its later transfers (one broken) with the rule
+    sites (one rejected). Each module reads its own sites' rows."""
+    import test_data_rules
+    import test_history
+
+    def refresh_twice(root: Path) -> dict:
+        landing, warehouse = root / "landing", root / "warehouse.duckdb"
+        test_history.first_transfers(landing)
+        first = run_refresh(landing, warehouse)
+        (root / "after_first.duckdb").write_bytes(warehouse.read_bytes())
+        test_history.second_transfers(landing)
+        rules = test_data_rules.rule_transfers(landing)
+        second = run_refresh(landing, warehouse)
+        return {"rules": rules, **{name: {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+                                   for name, result in (("first", first), ("second", second))}}
+
+    root, facts = built_once(tmp_path_factory, "audit", refresh_twice)
+    ran = {name: subprocess.CompletedProcess(["regenheart", "refresh"], facts[name]["returncode"], facts[name]["stdout"],
+                                             facts[name]["stderr"]) for name in ("first", "second")}
+    return AuditLanding(root / "landing", root / "warehouse.duckdb", root / "after_first.duckdb",
+                        ran["first"], ran["second"], facts["rules"])
+
+
 def site_slice(published: Path, site: str, folder: Path) -> Path:
     """A copy of the published file as one site's own refresh would have published it: every
     table with a SITEID (or a USUBJID, NCT04325594-<site>-<subject>) holds that site's rows only, in

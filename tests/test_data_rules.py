@@ -10,12 +10,13 @@ import csv
 import io
 import json
 import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pytest
 
-from conftest import SAMPLE_LANDING, build_database, run_refresh, tree_digest
+from conftest import SAMPLE_LANDING, build_database, tree_digest
 from transfer_factory import minimal_rows, write_transfer
 
 EXTRACT = "20210101T020000Z"
@@ -46,12 +47,10 @@ def _fs(recid, nyha, smwd):
     return {"RECID": recid, "SUBJID": "001", "VISIT": "MONTH 1", "FSDTC": "2020-04-20", "NYHA": nyha, "SMWD": smwd}
 
 
-@pytest.fixture(scope="module")
-def crafted(tmp_path_factory):
-    """One landing, one refresh: the crafted rule sites, the sample's site up to its cp1251
-    transfer, a good transfer at KZ98 and a rejected one at KZ99."""
-    root = tmp_path_factory.mktemp("rules")
-    landing = root / "landing"
+def rule_transfers(landing) -> dict:
+    """The crafted rule sites, the sample's site up to its cp1251 transfer, a good transfer at KZ98
+    and a rejected one at KZ99, written to `landing` (conftest `audit_landing`: its second refresh
+    builds them); the rejected transfer's folder and its digest before the refresh."""
     rows = minimal_rows("001")
     rows["dm"].append({**rows["dm"][0], "RECID": "DM003", "SUBJID": "003", "SEX": "x", "BRTHYR": "19x0"})
     rows["ex"][0]["EXSTDTC"] = "2020-03-20"
@@ -100,11 +99,16 @@ def crafted(tmp_path_factory):
     rejected = write_transfer(landing, "KZ99", "20210301T020000Z")
     (rejected / "ct.csv").unlink()
 
-    warehouse = root / "warehouse.duckdb"
-    rejected_before = tree_digest(rejected)
-    result = run_refresh(landing, warehouse)
-    return SimpleNamespace(result=result, landing=landing, warehouse=warehouse,
-                           rejected=rejected, rejected_before=rejected_before)
+    return {"rejected": str(rejected), "rejected_before": tree_digest(rejected)}
+
+
+@pytest.fixture(scope="module")
+def crafted(audit_landing):
+    """One refresh of the rule sites, in the landing test_history's site KZ70 shares (its second
+    refresh, with KZ70's broken T4 rejected too): every query here reads these sites' rows."""
+    return SimpleNamespace(result=audit_landing.second, landing=audit_landing.landing,
+                           warehouse=audit_landing.warehouse, rejected=Path(audit_landing.rules["rejected"]),
+                           rejected_before=audit_landing.rules["rejected_before"])
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import shutil
 import duckdb
 import pytest
 
-from conftest import build_database, run_refresh
+from conftest import build_database
 from orchestration import dts
 from orchestration.history import historise_new_transfers, rebuild_history
 from orchestration.ingestion import ingest_new_transfers
@@ -66,24 +66,32 @@ def _write(landing, extract):
     )
 
 
-@pytest.fixture(scope="module")
-def audit(tmp_path_factory):
-    root = tmp_path_factory.mktemp("audit")
-    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+def first_transfers(landing) -> None:
+    """What the shared landing's first refresh builds (conftest `audit_landing`): T1 alone."""
     _write(landing, T1)
-    first = run_refresh(landing, warehouse)
-    assert first.returncode == 0, first.stderr
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        issues_after_t1 = con.execute(
-            "SELECT SRCDOM, SRCRECID, FIELD, FIRST_EXTRACT, LAST_EXTRACT, STATUS FROM marts.data_issues ORDER BY ALL"
-        ).fetchall()
+
+
+def second_transfers(landing) -> None:
+    """What its second refresh adds: T2 and T3 together, with a broken T4."""
     _write(landing, T2)
     _write(landing, T3)
     broken = _write(landing, T4)
     (broken / "echo.csv").write_bytes((broken / "echo.csv").read_bytes() + b"tampered\n")
-    second = run_refresh(landing, warehouse)
-    assert second.returncode == 1, second.stderr  # T4 rejected, the rest built and published
-    return warehouse, issues_after_t1
+
+
+@pytest.fixture(scope="module")
+def audit(audit_landing):
+    """KZ70's published file after both refreshes (the second exits 1: T4 rejected, the rest built
+    and published), and its open data issues after the first. The landing holds test_data_rules'
+    sites too: every query here reads KZ70's rows."""
+    assert audit_landing.first.returncode == 0, audit_landing.first.stderr
+    assert audit_landing.second.returncode == 1, audit_landing.second.stderr
+    with duckdb.connect(str(audit_landing.after_first), read_only=True) as con:
+        issues_after_t1 = con.execute(
+            "SELECT SRCDOM, SRCRECID, FIELD, FIRST_EXTRACT, LAST_EXTRACT, STATUS FROM marts.data_issues "
+            "WHERE SITEID = ? ORDER BY ALL", [SITE],
+        ).fetchall()
+    return audit_landing.warehouse, issues_after_t1
 
 
 def _query(database, sql):
@@ -135,14 +143,15 @@ def test_issue_lifecycle_across_transfers(audit):
     ]
     issues = _query(
         warehouse,
-        "SELECT SRCDOM, SRCRECID, FIELD, VALUE, RULE, FIRST_EXTRACT, LAST_EXTRACT, STATUS FROM marts.data_issues ORDER BY ALL",
+        "SELECT SRCDOM, SRCRECID, FIELD, VALUE, RULE, FIRST_EXTRACT, LAST_EXTRACT, STATUS FROM marts.data_issues "
+        f"WHERE SITEID = '{SITE}' ORDER BY ALL",
     )
     assert issues == [
         ("echo", "ECE", "LVEF", "270", "implausible", T1, T3, "OPEN"),
         # fixed in T3: LAST_EXTRACT is T2, a transfer that was never the latest at a refresh
         ("fs", "FSX", "SMWD", "2800", "implausible", T1, T2, "CLOSED"),
     ]
-    ids = _query(warehouse, "SELECT ISSUE_ID FROM marts.data_issues")
+    ids = _query(warehouse, f"SELECT ISSUE_ID FROM marts.data_issues WHERE SITEID = '{SITE}'")
     assert len(set(ids)) == 2
 
 
@@ -151,7 +160,7 @@ def test_changes_between_the_last_two_transfers(audit):
     changes = _query(
         warehouse,
         "SELECT PREVIOUS_EXTRACT, EXTRACT_ID, SRCDOM, RECID, USUBJID, CHANGE, FIELD, OLD_VALUE, NEW_VALUE "
-        "FROM marts.transfer_changes ORDER BY SRCDOM, RECID",
+        f"FROM marts.transfer_changes WHERE SITEID = '{SITE}' ORDER BY SRCDOM, RECID",
     )
     assert changes == [
         (T2, T3, "echo", "ECB", USUBJID, "CHANGED", "LVEF", "41.0", "42"),
@@ -163,12 +172,14 @@ def test_changes_between_the_last_two_transfers(audit):
 
 def test_extract_log_has_loaded_and_rejected_transfers(audit):
     warehouse, _ = audit
-    log = _query(warehouse, "SELECT EXTRACT_ID, STATUS, FILES, REASON IS NULL FROM marts.extract_log ORDER BY EXTRACT_ID")
+    log = _query(warehouse, "SELECT EXTRACT_ID, STATUS, FILES, REASON IS NULL FROM marts.extract_log "
+                            f"WHERE SITEID = '{SITE}' ORDER BY EXTRACT_ID")
     assert log == [(T1, "LOADED", 11, True), (T2, "LOADED", 11, True), (T3, "LOADED", 11, True), (T4, "REJECTED", 11, False)]
-    [(reason,)] = _query(warehouse, "SELECT REASON FROM marts.extract_log WHERE STATUS = 'REJECTED'")
+    [(reason,)] = _query(warehouse, f"SELECT REASON FROM marts.extract_log WHERE SITEID = '{SITE}' AND STATUS = 'REJECTED'")
     assert T4 in reason and "echo.csv" in reason and "file-sha256" in reason
     # T3: one row in each of 9 files, 4 echo rows (ECA, ECB, ECE, ECN) and 1 fs row
-    assert _query(warehouse, f"SELECT ROWS FROM marts.extract_log WHERE EXTRACT_ID = '{T3}'") == [(9 + 4 + 1,)]
+    assert _query(warehouse, f"SELECT ROWS FROM marts.extract_log WHERE SITEID = '{SITE}' AND EXTRACT_ID = '{T3}'") == [
+        (9 + 4 + 1,)]
 
 
 def _history_tables(con, *, as_stored: bool = False):
