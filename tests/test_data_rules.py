@@ -3,7 +3,8 @@ the sample's cp1251 transfer; a rejected transfer beside good ones.
 
 Expected values are computed by hand. One refresh builds KZ90 (UTF-8, `.` decimals) and KZ91
 (cp1251, `;`, `,` decimals), extract date of both 2021-01-01, consent of subject 001 2020-03-02;
-the sample's KZ01 up to its cp1251 transfer; KZ98 (good) and KZ99 (rejected).
+the sample's KZ01 up to its cp1251 transfer; KZ98 (good) and KZ99 (rejected). That refresh is the
+second of the landing these sites share with test_history's site KZ70 (conftest `audit_landing`).
 """
 
 import csv

@@ -1,8 +1,9 @@
 """The audit trail across one site's cumulative transfers: record history, the data-issue
 lifecycle, what changed between the last two transfers, and the extract log.
 
-Site KZ70 sends three transfers, built here. T1 arrives alone (first refresh); T2 and T3 arrive
-together, with a broken T4 (second refresh). Subject 001's records, by transfer:
+Site KZ70 sends three transfers, written here and refreshed in the landing it shares with
+test_data_rules' sites (conftest `audit_landing`). T1 arrives alone (first refresh); T2 and T3
+arrive together, with a broken T4 (second refresh). Subject 001's records, by transfer:
 
 | record | T1 | T2 (`;`, `,` decimals) | T3 |
 |---|---|---|---|
