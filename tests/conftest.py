@@ -130,8 +130,9 @@ def build_database(warehouse: Path) -> Path:
 
 def copy_of_warehouse(warehouse: Path, folder: Path) -> Path:
     """The published file, its build database and what was written from them (report, exports),
-    copied to `folder` (a test may lock or change them; other tests read the original)."""
-    shutil.copytree(warehouse.parent, folder, ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target"))
+    copied to `folder` (a test may lock or change them; other tests read the original). Not the
+    submission package: another worker may be writing it."""
+    shutil.copytree(warehouse.parent, folder, ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target", "submission*"))
     return folder / warehouse.name
 
 
@@ -232,9 +233,7 @@ def copy_of_submission_state(submission_warehouse: Path, folder: Path) -> tuple[
     """A private copy of submission_warehouse's landing and warehouse folder (without the package),
     to refresh further: (landing, published file)."""
     shutil.copytree(submission_warehouse.parent.parent / "landing", folder / "landing")
-    shutil.copytree(submission_warehouse.parent, folder / "warehouse",
-                    ignore=shutil.ignore_patterns("*.refresh.lock", "dbt-target", "submission*"))
-    return folder / "landing", folder / "warehouse" / submission_warehouse.name
+    return folder / "landing", copy_of_warehouse(submission_warehouse, folder / "warehouse")
 
 
 @pytest.fixture(scope="session")
@@ -252,6 +251,18 @@ def submission_package(submission_warehouse, tmp_path_factory) -> Path:
     assert "submission: AE: 1 records -> sdtm/ae.xpt, ae.json" in result["stderr"]
     assert "submission: ADAE: 1 records -> adam/adae.xpt, adae.json" in result["stderr"]
     return submission_warehouse.parent / "submission"
+
+
+def refreshed_twice(root: Path, first: Callable[[Path], None], second: Callable[[Path], None]):
+    """root/landing refreshed into root/warehouse.duckdb after `first(landing)` wrote its transfers,
+    the published file copied to root/after_first.duckdb, then refreshed again after `second(landing)`:
+    the two refreshes' results."""
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    first(landing)
+    first_run = run_refresh(landing, warehouse)
+    (root / "after_first.duckdb").write_bytes(warehouse.read_bytes())
+    second(landing)
+    return first_run, run_refresh(landing, warehouse)
 
 
 # The test modules whose small sites share one landing (see `scenarios`): each has a function
@@ -274,21 +285,19 @@ def scenarios(tmp_path_factory) -> Scenarios:
 
     from transfer_factory import write_transfer
 
+    sites = [importlib.import_module(name).scenario() for name in SCENARIO_MODULES]
+
+    def transfers(which: int) -> Callable[[Path], None]:
+        """Every site's first (0) or second (1) transfer, the sites without one left out."""
+        def write(landing: Path) -> None:
+            for site, *extracts in sites:
+                if extracts[which] is not None:
+                    write_transfer(landing, site, *extracts[which])
+        return write
+
     def refresh_twice(root: Path) -> dict:
-        landing, warehouse = root / "landing", root / "warehouse.duckdb"
-        seconds = []
-        for name in SCENARIO_MODULES:
-            site, first, second = importlib.import_module(name).scenario()
-            write_transfer(landing, site, *first)
-            if second is not None:
-                seconds.append((site, second))
-        first_run = run_refresh(landing, warehouse)
-        assert first_run.returncode == 0, first_run.stderr
-        (root / "after_first.duckdb").write_bytes(warehouse.read_bytes())
-        for site, second in seconds:
-            write_transfer(landing, site, *second)
-        second_run = run_refresh(landing, warehouse)
-        assert second_run.returncode == 0, second_run.stderr
+        for run in refreshed_twice(root, transfers(0), transfers(1)):
+            assert run.returncode == 0, run.stderr
         return {}
 
     root, _ = built_once(tmp_path_factory, "scenarios", refresh_twice)
@@ -314,13 +323,13 @@ def audit_landing(tmp_path_factory) -> AuditLanding:
     import test_history
 
     def refresh_twice(root: Path) -> dict:
-        landing, warehouse = root / "landing", root / "warehouse.duckdb"
-        test_history.first_transfers(landing)
-        first = run_refresh(landing, warehouse)
-        (root / "after_first.duckdb").write_bytes(warehouse.read_bytes())
-        test_history.second_transfers(landing)
-        rules = test_data_rules.rule_transfers(landing)
-        second = run_refresh(landing, warehouse)
+        rules = {}
+
+        def second_transfers(landing: Path) -> None:
+            test_history.second_transfers(landing)
+            rules.update(test_data_rules.rule_transfers(landing))
+
+        first, second = refreshed_twice(root, test_history.first_transfers, second_transfers)
         return {"rules": rules, **{name: {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
                                    for name, result in (("first", first), ("second", second))}}
 

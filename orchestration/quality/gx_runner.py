@@ -11,14 +11,13 @@ from typing import Any
 
 from orchestration.quality.batch import batch_frames
 from orchestration.quality.outcomes import (
-    CRITICAL,
     MAX_FAILING_ROWS,
     ExpectationOutcome,
     added_up,
     checked_columns,
-    expectation_id,
     in_order_once,
     jsonable,
+    outcome_of,
 )
 from orchestration.quality.suites import SuiteDefinition, to_gx_suite
 
@@ -145,17 +144,9 @@ def _outcome(definition, expectation: dict, validation, with_rows, id_columns: l
             failing_rows = [{"missing_columns": ", ".join(map(str, mismatched.get("missing") or []))}]
         elif observed is not None:
             failing_rows = [{"observed_value": jsonable(observed)}]
-    return ExpectationOutcome(
-        suite=definition.name,
-        expectation=expectation_id(expectation),
-        column=", ".join(columns) or None,
-        severity=expectation.get("severity", CRITICAL),
-        success=success,
-        element_count=element_count,
-        unexpected_count=unexpected_count,
-        failing_rows=failing_rows,
-        description=meta.get("description", ""),
-        observed_value=jsonable(observed),
+    return outcome_of(
+        definition, expectation, success=success, element_count=element_count, unexpected_count=unexpected_count,
+        failing_rows=failing_rows, observed_value=observed,
     )
 
 

@@ -12,13 +12,12 @@ from orchestration.quality import schema_checks, sql_checks
 from orchestration.quality.batch import BATCH_TABLE, PARTITION, dataframe
 from orchestration.quality.gx_runner import validate_frame, validated_on_frames
 from orchestration.quality.outcomes import (
-    CRITICAL,
     MAX_FAILING_ROWS,
     ExpectationOutcome,
     checked_columns,
-    expectation_id,
     in_order_once,
     jsonable,
+    outcome_of,
 )
 from orchestration.quality.suites import SuiteDefinition
 from orchestration.sql import identifier
@@ -78,15 +77,7 @@ def _counted_outcome(con, definition: SuiteDefinition, expectation: dict, counts
         failing_rows = [{c: jsonable(v) for c, v in zip(shown, row)} for row in cursor.fetchall()]
     elif not counts.success and counts.observed_is_the_failing_row:
         failing_rows = [{"observed_value": jsonable(counts.observed_value)}]
-    return ExpectationOutcome(
-        suite=definition.name,
-        expectation=expectation_id(expectation),
-        column=", ".join(columns) or None,
-        severity=expectation.get("severity", CRITICAL),
-        success=counts.success,
-        element_count=counts.element_count,
-        unexpected_count=counts.unexpected_count,
-        failing_rows=failing_rows,
-        description=meta.get("description", ""),
-        observed_value=jsonable(counts.observed_value),
+    return outcome_of(
+        definition, expectation, success=counts.success, element_count=counts.element_count,
+        unexpected_count=counts.unexpected_count, failing_rows=failing_rows, observed_value=counts.observed_value,
     )

@@ -101,6 +101,32 @@ class LayerReport:
         )
 
 
+def outcome_of(
+    definition: SuiteDefinition,
+    expectation: dict,
+    *,
+    success: bool,
+    element_count: int | None,
+    unexpected_count: int | None,
+    failing_rows: list[dict[str, Any]],
+    observed_value: Any,
+) -> ExpectationOutcome:
+    """An expectation's outcome as an engine found it (DuckDB, the schema checks, GX), named and
+    described by its suite entry."""
+    return ExpectationOutcome(
+        suite=definition.name,
+        expectation=expectation_id(expectation),
+        column=", ".join(checked_columns(expectation)) or None,
+        severity=expectation.get("severity", CRITICAL),
+        success=success,
+        element_count=element_count,
+        unexpected_count=unexpected_count,
+        failing_rows=failing_rows,
+        description=(expectation.get("meta") or {}).get("description", ""),
+        observed_value=jsonable(observed_value),
+    )
+
+
 def added_up(chunks: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:
     """One outcome per expectation from its outcomes on each chunk: it passes iff it passed on
     every chunk; counts are summed; failing rows come from the first failing chunks."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestration.quality.outcomes import CRITICAL, ExpectationOutcome, checked_columns, expectation_id
+from orchestration.quality.outcomes import ExpectationOutcome, outcome_of
 
 SCHEMA_TYPES = ("expect_column_type_to_be", "expect_table_columns_to_match_set")
 
@@ -33,19 +33,8 @@ def outcome(definition, expectation: dict, frame, row_count: int) -> Expectation
         success, observed, missing = _columns_match_set(list(frame.columns), kwargs.get("column_set"),
                                                         kwargs.get("exact_match", True))
         failing_rows = [] if success else [{"missing_columns": ", ".join(missing)}]
-    meta = expectation.get("meta") or {}
-    return ExpectationOutcome(
-        suite=definition.name,
-        expectation=expectation_id(expectation),
-        column=", ".join(checked_columns(expectation)) or None,
-        severity=expectation.get("severity", CRITICAL),
-        success=success,
-        element_count=row_count,
-        unexpected_count=None,
-        failing_rows=failing_rows,
-        description=meta.get("description", ""),
-        observed_value=observed,
-    )
+    return outcome_of(definition, expectation, success=success, element_count=row_count, unexpected_count=None,
+                      failing_rows=failing_rows, observed_value=observed)
 
 
 def _column_type_is(actual, expected_type: str) -> tuple[bool, str] | None:
@@ -75,4 +64,4 @@ def _columns_match_set(actual: list[str], column_set: Any, exact_match: bool) ->
     unexpected, missing = set(actual) - expected, sorted(expected - set(actual))
     if (column_set is None and exact_match is not True) or not (unexpected or missing):
         return True, observed, []
-    return (not missing) if not exact_match else False, observed, missing
+    return not exact_match and not missing, observed, missing

@@ -58,12 +58,13 @@ def validate_layer(
 
     `severities` keeps only the expectations of those severities (ingestion checks a transfer
     against the raw suites' critical ones before it commits it). `in_duckdb_only` keeps only the
-    expectations counted in DuckDB (no schema check), and holds only the columns
-    they read in the batch table (a narrower batch is cheaper to build).
+    expectations counted in DuckDB (no schema check), and holds only the columns they read in the
+    batch table (a narrower batch is cheaper to build).
 
     `engine`: "duckdb" (default) counts the row-level expectations in DuckDB (sql_checks.py) and
-    checks the batch's schema on its dtypes (schema_checks.py), both with GX's meaning; "pandas" has GX validate every expectation on pandas DataFrames of
-    the batch (the reference the tests compare the first with).
+    checks the batch's schema on its dtypes (schema_checks.py), both with GX's meaning; "pandas"
+    has GX validate every expectation on pandas DataFrames of the batch (the reference the tests
+    compare the first with).
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}: expected one of {', '.join(LAYERS)}")
