@@ -8,9 +8,10 @@
 
 Each run refreshes into an empty warehouse `<out>/warehouse.duckdb` (a previous one there is
 removed), keeps the progress output in `<out>/refresh.log` and the seconds of every step (from its
-"<step>: done in N s" line) and the wall time in `<out>/steps.json`. `--compare A B` prints both
-side by side. The steps are those of benchmarks/run.py's full refresh case; that script measures
-the floors.
+"<step>: done in N s" line), the wall time and the CPU time (user+sys of the refresh and its dbt
+processes; on a small landing, what a refresh costs however little it loads) in `<out>/steps.json`.
+`--compare A B` prints both side by side. The steps are those of benchmarks/run.py's full refresh
+case; that script measures the floors. benchmarks/dbt_cost.py splits the dbt steps further.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,6 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import BIN, REPO_ROOT, STEP_DONE  # noqa: E402  (benchmarks/run.py, not a package)
 
 
+def _children_cpu() -> float:
+    """User+sys seconds of this process's finished children (the refresh, its dbt processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(landing: Path, out: Path) -> dict:
     if out.exists():
         shutil.rmtree(out)
@@ -35,13 +43,13 @@ def measure(landing: Path, out: Path) -> dict:
     warehouse = out / "warehouse.duckdb"
     env = {**os.environ, "REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)}
     env.pop("DAGSTER_HOME", None)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     result = subprocess.run([str(BIN / "regenheart"), "refresh"], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
     (out / "refresh.log").write_text(result.stderr, encoding="utf-8")
     if result.returncode not in (0, 1):  # 1: a transfer was rejected, the others built
         raise SystemExit(f"refresh failed (exit {result.returncode}), see {out / 'refresh.log'}")
-    measured = {"wall": round(wall, 1), "exit": result.returncode,
+    measured = {"wall": round(wall, 1), "cpu": round(cpu, 1), "exit": result.returncode,
                 "steps": {step: float(s) for step, s in STEP_DONE.findall(result.stderr)}}
     (out / "steps.json").write_text(json.dumps(measured, indent=1), encoding="utf-8")
     return measured
@@ -53,6 +61,8 @@ def table(columns: dict[str, dict]) -> str:
     for step in steps:
         lines.append(f"| {step} | " + " | ".join(f"{m['steps'].get(step, float('nan')):.1f}" for m in columns.values()) + " |")
     lines.append("| wall (whole refresh process) | " + " | ".join(f"{m['wall']:.1f}" for m in columns.values()) + " |")
+    lines.append("| CPU (user+sys, the process and its dbt processes) | "
+                 + " | ".join(f"{m.get('cpu', float('nan')):.1f}" for m in columns.values()) + " |")
     return "\n".join(lines)
 
 

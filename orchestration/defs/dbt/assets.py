@@ -24,13 +24,21 @@ class RegenheartDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("schema") or "dbt"
 
 
+# dbt unit tests check the SQL, not the data: they run in the test suite, not every night.
+# "buildable": a test runs in the step that builds the last of the models it reads.
+BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable")
+# The two dbt steps and what each builds.
+STEP_SELECTIONS = {
+    "dbt_staging": "resource_type:seed path:models/staging",
+    "dbt_analysis": "path:models/intermediate path:models/marts path:models/sdtm path:models/adam",
+}
+
+
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt reads its database path from the environment; hand it the resolved build database.
     os.environ["REGENHEART_BUILD_DATABASE"] = str(warehouse.build_path)
     os.environ["REGENHEART_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
-    # dbt unit tests check the SQL, not the data: they run in the test suite, not every night.
-    # "buildable": a test runs in the step that builds the last of the models it reads.
-    args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
+    args = list(BUILD_ARGS)
     # Staging is incremental by site (macros/staging/staged_by_site.sql): it restages only the
     # sites whose latest transfer changed; the per-subject intermediate and marts models rebuild
     # only the sites in ops.rebuilt_sites (macros/rebuilt_sites.sql). Both when this run's
@@ -67,5 +75,5 @@ def _dbt_step(name: str, select: str) -> dg.AssetsDefinition:
     return dbt_step
 
 
-dbt_staging = _dbt_step("dbt_staging", "resource_type:seed path:models/staging")
-dbt_analysis = _dbt_step("dbt_analysis", "path:models/intermediate path:models/marts path:models/sdtm path:models/adam")
+dbt_staging = _dbt_step("dbt_staging", STEP_SELECTIONS["dbt_staging"])
+dbt_analysis = _dbt_step("dbt_analysis", STEP_SELECTIONS["dbt_analysis"])
