@@ -28,13 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from orchestration.publishing import build_database_path  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import BIN, REPO_ROOT, build_database_path, children_cpu  # noqa: E402  (benchmarks/run.py)
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
+DBT = BIN / "dbt"
 NOTHING = "path:models/no_such_model"
 
 
@@ -42,11 +40,6 @@ def _steps() -> tuple[tuple[str, ...], dict[str, str]]:
     from orchestration.defs.dbt.assets import BUILD_ARGS, STEP_SELECTIONS
 
     return BUILD_ARGS, STEP_SELECTIONS
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _dbt_env(work: Path) -> dict[str, str]:
@@ -74,9 +67,9 @@ def _nodes(work: Path) -> str:
 
 def dbt_process(work: Path, args: list[str]) -> tuple[float, float, str]:
     """(wall s, CPU s, nodes) of one `dbt` process."""
-    cpu, started = _children_cpu(), time.perf_counter()
+    cpu, started = children_cpu(), time.perf_counter()
     result = subprocess.run([str(DBT), *args], env=_dbt_env(work), cwd=DBT_PROJECT, capture_output=True, text=True)
-    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
+    wall, cpu = time.perf_counter() - started, children_cpu() - cpu
     if result.returncode != 0:
         raise SystemExit(f"dbt {' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}")
     return wall, cpu, _nodes(work) if args[0] == "build" else ""

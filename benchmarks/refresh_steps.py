@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -27,13 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import BIN, REPO_ROOT, STEP_DONE  # noqa: E402  (benchmarks/run.py, not a package)
-
-
-def _children_cpu() -> float:
-    """User+sys seconds of this process's finished children (the refresh, its dbt processes)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+from run import BIN, REPO_ROOT, STEP_DONE, children_cpu  # noqa: E402  (benchmarks/run.py, not a package)
 
 
 def measure(landing: Path, out: Path) -> dict:
@@ -43,9 +36,9 @@ def measure(landing: Path, out: Path) -> dict:
     warehouse = out / "warehouse.duckdb"
     env = {**os.environ, "REGENHEART_LANDING_DIR": str(landing), "REGENHEART_WAREHOUSE": str(warehouse)}
     env.pop("DAGSTER_HOME", None)
-    started, cpu = time.perf_counter(), _children_cpu()
+    started, cpu = time.perf_counter(), children_cpu()
     result = subprocess.run([str(BIN / "regenheart"), "refresh"], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
-    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
+    wall, cpu = time.perf_counter() - started, children_cpu() - cpu
     (out / "refresh.log").write_text(result.stderr, encoding="utf-8")
     if result.returncode not in (0, 1):  # 1: a transfer was rejected, the others built
         raise SystemExit(f"refresh failed (exit {result.returncode}), see {out / 'refresh.log'}")

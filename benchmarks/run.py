@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -93,6 +94,12 @@ class ScaleResult:
     def add_steps(self, case: str, seconds_by_step: dict[str, float]) -> None:
         for step, seconds in seconds_by_step.items():
             self.steps.setdefault(case, {}).setdefault(step, []).append(seconds)
+
+
+def children_cpu() -> float:
+    """User+sys seconds of this process's finished children (and theirs: a refresh's dbt processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def say(line: str) -> None:

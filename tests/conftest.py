@@ -90,6 +90,15 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> tu
     return folder, json.loads(record.read_text(encoding="utf-8"))
 
 
+def as_facts(result: subprocess.CompletedProcess) -> dict:
+    """A finished command as facts built_once can keep (JSON); `from_facts` gives it back."""
+    return {"args": list(result.args), "returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+
+
+def from_facts(facts: dict) -> subprocess.CompletedProcess:
+    return subprocess.CompletedProcess(facts["args"], facts["returncode"], facts["stdout"], facts["stderr"])
+
+
 @pytest.fixture(scope="session")
 def sample_refresh(tmp_path_factory) -> SampleRefresh:
     """The shipped sample refreshed once, by `regenheart refresh` in a process of its own as a user
@@ -101,12 +110,10 @@ def sample_refresh(tmp_path_factory) -> SampleRefresh:
     def refresh(folder: Path) -> dict:
         landing_before = tree_digest(SAMPLE_LANDING)
         result = run_refresh_process(SAMPLE_LANDING, folder / "warehouse.duckdb")
-        return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr,
-                "landing_before": landing_before}
+        return {**as_facts(result), "landing_before": landing_before}
 
     folder, facts = built_once(tmp_path_factory, "sample", refresh)
-    result = subprocess.CompletedProcess(["regenheart", "refresh"], facts["returncode"], facts["stdout"], facts["stderr"])
-    return SampleRefresh(folder / "warehouse.duckdb", result, facts["landing_before"])
+    return SampleRefresh(folder / "warehouse.duckdb", from_facts(facts), facts["landing_before"])
 
 
 @pytest.fixture(scope="session")
@@ -242,8 +249,7 @@ def submission_package(submission_warehouse, tmp_path_factory) -> Path:
     warehouse before they write another one)."""
 
     def write_package(_: Path) -> dict:
-        result = run_submission(submission_warehouse)
-        return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+        return as_facts(run_submission(submission_warehouse))
 
     _, result = built_once(tmp_path_factory, "submission_package", write_package)
     assert result["returncode"] == 0, result["stderr"]
@@ -330,14 +336,11 @@ def audit_landing(tmp_path_factory) -> AuditLanding:
             rules.update(test_data_rules.rule_transfers(landing))
 
         first, second = refreshed_twice(root, test_history.first_transfers, second_transfers)
-        return {"rules": rules, **{name: {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
-                                   for name, result in (("first", first), ("second", second))}}
+        return {"rules": rules, "first": as_facts(first), "second": as_facts(second)}
 
     root, facts = built_once(tmp_path_factory, "audit", refresh_twice)
-    ran = {name: subprocess.CompletedProcess(["regenheart", "refresh"], facts[name]["returncode"], facts[name]["stdout"],
-                                             facts[name]["stderr"]) for name in ("first", "second")}
     return AuditLanding(root / "landing", root / "warehouse.duckdb", root / "after_first.duckdb",
-                        ran["first"], ran["second"], facts["rules"])
+                        from_facts(facts["first"]), from_facts(facts["second"]), facts["rules"])
 
 
 def site_slice(published: Path, site: str, folder: Path) -> Path:
