@@ -1,6 +1,8 @@
-"""What dbt costs in one refresh, however small the landing: the fixed cost of a dbt process, and
-the refresh's two dbt steps run as Dagster runs them (a `dbt` process each, through dagster-dbt)
-and, for comparison, in one Python process that parses the project once (dbt's `dbtRunner`).
+"""What dbt costs in one refresh, however small the landing: the fixed cost of a dbt process, the
+refresh's two dbt steps each as a `dbt` process (as dagster-dbt's DbtCliResource ran them until
+2026-12-07, and as `dbt build` runs from a terminal), and the same steps as Dagster runs them now:
+in one Python process that parses the project once and builds each step from a copy of that parse
+(dbt's `dbtRunner`, orchestration/defs/dbt/in_process.py).
 
     make demo                                    # or any refreshed warehouse
     .venv/bin/python benchmarks/dbt_cost.py data/warehouse.duckdb --repeats 3
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
+import io
 import json
 import os
 import resource
@@ -43,7 +47,7 @@ def _steps() -> tuple[tuple[str, ...], dict[str, str]]:
 
 
 def _dbt_env(work: Path) -> dict[str, str]:
-    """The environment dagster-dbt gives its dbt process (DbtCliResource.cli)."""
+    """The environment dagster-dbt's DbtCliResource.cli gave its dbt process."""
     return {
         **os.environ,
         "REGENHEART_BUILD_DATABASE": str(work / "warehouse.build.duckdb"),
@@ -76,7 +80,7 @@ def dbt_process(work: Path, args: list[str]) -> tuple[float, float, str]:
 
 
 def in_process(work: Path) -> dict[str, tuple[float, float, str]]:
-    """The two steps through dbtRunner in a new Python process, the project parsed once."""
+    """The two steps through dbtRunner in a new Python process, as the Dagster steps run them."""
     build_args, selections = _steps()
     steps = json.dumps({"build_args": build_args, "selections": selections})
     result = subprocess.run(
@@ -101,15 +105,16 @@ def _in_process_child(work: Path, steps: dict) -> None:
     from dbt.cli.main import dbtRunner
 
     manifest = dbtRunner().invoke(["parse", "--quiet"]).result
-    measured["dbtRunner: import dbt, parse (partial)"] = (time.perf_counter() - clock, cpu() - spent, "")
+    measured["in process: import dbt, parse (partial)"] = (time.perf_counter() - clock, cpu() - spent, "")
     for step, selection in selections.items():
         clock, spent = time.perf_counter(), cpu()
-        done = dbtRunner(manifest=manifest).invoke(
-            [*build_args, "--quiet", "--full-refresh", "--select", *selection.split()]
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # dbt's progress lines, as in a refresh
+            done = dbtRunner(manifest=manifest.deepcopy()).invoke(
+                [*build_args, "--no-use-colors", "--full-refresh", "--select", *selection.split()]
+            )
         if not done.success:
             raise SystemExit(f"{step} failed in process: {done.exception}")
-        measured[f"dbtRunner: {step}"] = (time.perf_counter() - clock, cpu() - spent, _nodes(work))
+        measured[f"in process: {step}"] = (time.perf_counter() - clock, cpu() - spent, _nodes(work))
     print(json.dumps(measured))
 
 
@@ -125,7 +130,7 @@ def measure(warehouse: Path, repeats: int, work: Path) -> dict[str, list[tuple[f
         print(f"[{time.strftime('%H:%M:%S')}] round {repeat + 1} of {repeats}", file=sys.stderr, flush=True)
         cases["dbt process: full parse, nothing selected"].append(dbt_process(work, ["build", "--select", NOTHING]))
         cases["dbt process: partial parse, nothing selected"].append(dbt_process(work, ["build", "--select", NOTHING]))
-        cases["dbt --version (dagster-dbt: once per run)"].append(dbt_process(work, ["--version"]))
+        cases["dbt --version (DbtCliResource: once per run)"].append(dbt_process(work, ["--version"]))
         for step, selection in selections.items():
             cases[f"dbt process: {step}"].append(
                 dbt_process(work, [*build_args, "--full-refresh", "--select", *selection.split()])

@@ -2,14 +2,12 @@
 publishing, the study report and exports, the nightly job, the submission package job."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.defs.automation.jobs import nightly_refresh
 from orchestration.defs.automation.schedules import nightly_refresh_schedule
 from orchestration.defs.automation.sensors import new_transfer_sensor
 from orchestration.defs.checks.gx_gates import GX_GATES
 from orchestration.defs.dbt.assets import dbt_analysis, dbt_staging
-from orchestration.defs.dbt_project import regenheart_dbt_project
 from orchestration.defs.exports.assets import warehouse_exports
 from orchestration.defs.history.assets import historise_transfers
 from orchestration.defs.ingest.assets import ingest_transfers
@@ -36,7 +34,6 @@ defs = dg.Definitions(
     sensors=[new_transfer_sensor],
     resources={
         "warehouse": WarehouseResource.from_settings(Settings.from_env()),
-        "dbt": DbtCliResource(project_dir=regenheart_dbt_project),
     },
     loggers={"console": dg.colored_console_logger, "progress": progress_logger},
 )

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from orchestration.build_state import write_rebuilt_sites
+from orchestration.defs.dbt.in_process import dbt_build
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.shared import changed_sites_of_run, dbt_asset_key, regenheart_dbt_project
 from orchestration.settings import duckdb_memory_limit
@@ -24,6 +25,8 @@ class RegenheartDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("schema") or "dbt"
 
 
+TRANSLATOR = RegenheartDbtTranslator()
+
 # dbt unit tests check the SQL, not the data: they run in the test suite, not every night.
 # "buildable": a test runs in the step that builds the last of the models it reads.
 BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable")
@@ -34,7 +37,7 @@ STEP_SELECTIONS = {
 }
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def _build(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     # dbt reads its database path from the environment; hand it the resolved build database.
     os.environ["REGENHEART_BUILD_DATABASE"] = str(warehouse.build_path)
     os.environ["REGENHEART_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
@@ -49,7 +52,10 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
         write_rebuilt_sites(con, sites)
     if sites is None:
         args.append("--full-refresh")
-    yield from dbt.cli(args, context=context, target_path=_dbt_target_path(warehouse)).stream()
+    yield from dbt_build(
+        context, args, project=regenheart_dbt_project, translator=TRANSLATOR,
+        target_path=_dbt_target_path(warehouse), database_name=warehouse.build_path.stem,
+    )
 
 
 def _dbt_target_path(warehouse: WarehouseResource) -> Path:
@@ -65,12 +71,12 @@ def _dbt_step(name: str, select: str) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=regenheart_dbt_project.manifest_path,
         project=regenheart_dbt_project,
-        dagster_dbt_translator=RegenheartDbtTranslator(),
+        dagster_dbt_translator=TRANSLATOR,
         select=select,
         name=name,
     )
-    def dbt_step(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        yield from _build(context, dbt, warehouse)
+    def dbt_step(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        yield from _build(context, warehouse)
 
     return dbt_step
 
