@@ -84,7 +84,7 @@ def _run_refresh(settings: Settings, say: Callable[[str], None], rebuild_history
     tool_log = settings.warehouse.parent / "logs" / "refresh-tools.log"
     tool_log.parent.mkdir(parents=True, exist_ok=True)
     say(f"refresh: dbt's own output goes to {tool_log}")
-    # dagster-dbt echoes dbt's log lines on stdout; keep the terminal to one line per step.
+    # dbt writes its progress lines on stdout; keep the terminal to one line per step.
     # The instance is disposed of here, in this thread: dbt runs in a thread of its own (defs/dbt),
     # and an instance left to the garbage collector may be collected there, where SQLite refuses it.
     with tool_log.open("w", encoding="utf-8") as log_file, contextlib.redirect_stdout(log_file), _instance() as instance:

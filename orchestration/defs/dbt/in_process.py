@@ -19,7 +19,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtProject
 
 # dbt's events that carry a node's result (dagster-dbt's DbtCoreCliEventMessage.is_result_event).
 _RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
-_FAILED = frozenset({"error", "fail", "runtime error"})
+_FAILED = frozenset({"error", "fail"})  # a node's RunStatus / TestStatus
 
 
 class DbtBuildFailed(Exception):
