@@ -13,11 +13,8 @@ from orchestration.defs.progress_logger import step_failure_cause
 ADSL = dg.AssetKey(["marts", "adsl"])
 
 
-def test_a_model_built_alone_fails_its_step_on_a_failed_dbt_test(sample_warehouse, tmp_path):
-    from orchestration.defs.dbt_project import prepare_dbt_manifest
-
-    prepare_dbt_manifest()
-    from orchestration.defs.dbt.assets import dbt_analysis
+def test_a_model_built_alone_fails_its_step_on_a_failed_dbt_test(sample_warehouse, dbt_manifest, tmp_path):
+    from orchestration.defs.dbt.assets import dbt_analysis  # needs the prepared manifest
     from orchestration.defs.resources import WarehouseResource
 
     warehouse = copy_of_warehouse(sample_warehouse, tmp_path / "warehouse")
