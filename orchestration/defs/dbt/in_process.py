@@ -111,8 +111,8 @@ def _selection(context: dg.AssetExecutionContext, project: DbtProject, translato
 
     selection, indirect = get_subset_selection_for_context(
         context=context, manifest=validate_manifest(project.manifest_path),
-        select=context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
-        exclude=context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+        select=context.op_execution_context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=context.op_execution_context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
         selector=None, dagster_dbt_translator=translator, current_dbt_indirect_selection_env=None,
     )
     return [*selection, *(["--indirect-selection", indirect] if indirect else [])]

@@ -22,7 +22,7 @@ from orchestration.publishing import PUBLISHED_SCHEMAS, STORAGE_VERSION, publish
 
 
 def _failed_gates(context) -> list[str]:
-    records = context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    records = context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     evaluations = [r.dagster_event.event_specific_data for r in records]
     problems = [
         f"check {e.check_name} on {e.asset_key.to_user_string()} failed"
