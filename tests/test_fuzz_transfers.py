@@ -37,6 +37,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import build_database, run_refresh
 from fuzz_transfers import ABSENT, EITHER, LOAD, REJECT, SEED_ENV, FuzzedTransfer, fuzz_transfers, outside_folder
@@ -50,6 +51,7 @@ EXAMPLES = 5  # of each kind of violation, in the failure message (the -s output
 GOOD_SITE, GOOD_EXTRACT, GOOD_SUBJECTS = "GOOD01", "20210101T020000Z", ("001", "002")
 
 
+@pytest.mark.e2e
 def test_fuzzed_transfers_keep_the_refresh_contract(tmp_path):
     seed = int(os.environ.get(SEED_ENV) or random.SystemRandom().randrange(10**9))
     count = int(os.environ.get(COUNT_ENV) or 150)  # per round: two full dbt builds are most of the time

@@ -28,6 +28,8 @@ import processes
 from conftest import REPO_ROOT, build_database
 from transfer_factory import minimal_rows, read_manifest, relist, write_manifest, write_transfer
 
+pytestmark = pytest.mark.e2e  # `make test-e2e`: refreshes as a service account, beside hostile landings
+
 EXTRACT = "20210101T020000Z"
 INJECTION = 'A" VARCHAR; COMMIT; DROP TABLE RAW.DM; --'
 LONG_TERM = "Б" * 124  # 248 bytes in UTF-8: more than XPT v5 holds

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 import processes
 from conftest import REPO_ROOT, SAMPLE_LANDING, build_database, run_refresh
@@ -41,6 +42,7 @@ def _refresh_killed_after_publishing(landing, warehouse) -> str:
     return "".join(seen)
 
 
+@pytest.mark.e2e
 def test_a_refresh_killed_after_publishing_is_caught_up_by_the_next(sample_warehouse, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(sample_warehouse.parent, copy, ignore=shutil.ignore_patterns("*.refresh.lock"))

@@ -65,6 +65,7 @@ def test_critical_expectation_stops_the_run_at_its_gate(published):
     assert extract_ids(warehouse) == [FIRST]
 
 
+@pytest.mark.e2e
 def test_reader_never_blocks_a_refresh_and_keeps_its_view(published):
     landing, warehouse = published
     write_transfer(landing, "KZ97", SECOND, submission_rows())
@@ -100,6 +101,7 @@ def _refresh_killed_at(landing, warehouse, marker) -> bool:
     return False
 
 
+@pytest.mark.e2e
 def test_refresh_killed_anywhere_leaves_the_published_file_old_or_new(published):
     landing, warehouse = published
     before = sha256(warehouse)

@@ -234,6 +234,7 @@ def test_a_negative_wait_is_wrong_usage(tmp_path):
     assert "--wait: must be 0 or more" in result.stderr
 
 
+@pytest.mark.e2e
 def test_two_refreshes_at_once_the_second_waits_then_finds_nothing_new(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
     write_transfer(landing, "KZ97")
@@ -364,6 +365,7 @@ def _refresh_with_a_file_where(tmp_path, folder: str):
     return result
 
 
+@pytest.mark.e2e
 def test_a_failure_after_publication_says_the_warehouse_was_published(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     result = _refresh_with_a_file_where(tmp_path, "exports")
