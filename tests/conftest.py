@@ -144,14 +144,27 @@ def copy_of_warehouse(warehouse: Path, folder: Path) -> Path:
 
 
 def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    """dbt on a warehouse's build database, with its own target folder (tests run in parallel)."""
-    env = {**os.environ, "REGENHEART_BUILD_DATABASE": str(build_database(warehouse))}
-    dbt = Path(sys.executable).with_name("dbt")
-    target = warehouse.parent / "dbt-target"
-    return processes.run(
-        [str(dbt), *args, "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(target)],
-        env=env, timeout=600, cwd=REPO_ROOT / "dbt_project",
-    )
+    """`dbt <args>` on a warehouse's build database, with its own target folder (tests run in
+    parallel), in this process as the refreshes run dbt (dbt's dbtRunner, from the project parsed
+    once per worker): the exit code and stdout the `dbt` command gives (0, 1 for a failed node, 2
+    for an error), without a new interpreter importing dbt and parsing the project each time."""
+    from orchestration.defs.dbt.in_process import invoke_dbt
+    from orchestration.defs.dbt_project import regenheart_dbt_project
+
+    saved = os.environ.get("REGENHEART_BUILD_DATABASE")
+    os.environ["REGENHEART_BUILD_DATABASE"] = str(build_database(warehouse))
+    stdout = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout):  # dbt's console log: sys.stdout when a command starts
+            result = invoke_dbt(args, project=regenheart_dbt_project, target_path=warehouse.parent / "dbt-target",
+                                database_name=build_database(warehouse).stem)
+    finally:
+        if saved is None:
+            os.environ.pop("REGENHEART_BUILD_DATABASE", None)
+        else:
+            os.environ["REGENHEART_BUILD_DATABASE"] = saved
+    returncode = 0 if result.success else 2 if result.exception is not None else 1
+    return subprocess.CompletedProcess(["dbt", *args], returncode, stdout.getvalue(), str(result.exception or ""))
 
 
 def run_refresh(landing: Path, warehouse: Path, *options: str) -> subprocess.CompletedProcess:

@@ -49,14 +49,8 @@ def dbt_build(
     """Run `dbt <args>` and yield each model's Output and each test's AssetCheckResult as dbt
     finishes it; raise DbtBuildFailed after the last when dbt did not succeed."""
     from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
-    # The project's own flags; the profile (and so the build database) is read from the environment.
-    common = ["--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
-              "--target-path", str(target_path), "--log-path", str(target_path), "--no-use-colors"]
-    manifest = _project_manifest(project, common, database_name)
     args = [*args, *_selection(context, project, translator)]
     results: queue.Queue = queue.Queue()
     finished = object()
@@ -68,15 +62,12 @@ def dbt_build(
 
     def run() -> None:
         try:
-            outcome["result"] = dbtRunner(manifest=manifest.deepcopy(), callbacks=[on_event]).invoke(
-                [*args, *common]
+            outcome["result"] = invoke_dbt(
+                args, project=project, target_path=target_path, database_name=database_name, callbacks=[on_event],
             )
         except BaseException as error:  # handed to the step below, with its traceback
             outcome["error"] = error
         finally:
-            # dbt-duckdb keeps the database open after dbt ends (its keep_open): close it, or this
-            # process's own connections to the build database fail ("different configuration").
-            DuckDBConnectionManager.close_all_connections()
             results.put(finished)
 
     # dbt runs in a thread of its own so that each node's event reaches Dagster as dbt finishes it.
@@ -97,6 +88,25 @@ def dbt_build(
         raise DbtBuildFailed(f"dbt {args[0]} stopped: {outcome['error']}") from outcome["error"]
     if not outcome["result"].success:
         raise DbtBuildFailed(_failures(args[0], outcome["result"]))
+
+
+def invoke_dbt(
+    args: Sequence[str], *, project: DbtProject, target_path: Path, database_name: str, callbacks: Sequence = (),
+):
+    """`dbt <args>` in this process, from the project's parse (made once per process): dbt's
+    dbtRunnerResult. The profile, and so the build database, is read from the environment."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    common = ["--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
+              "--target-path", str(target_path), "--log-path", str(target_path), "--no-use-colors"]
+    manifest = _project_manifest(project, common, database_name)
+    try:
+        return dbtRunner(manifest=manifest.deepcopy(), callbacks=list(callbacks)).invoke([*args, *common])
+    finally:
+        # dbt-duckdb keeps the database open after dbt ends (its keep_open): close it, or this
+        # process's own connections to the build database fail ("different configuration").
+        DuckDBConnectionManager.close_all_connections()
 
 
 def _selection(context: dg.AssetExecutionContext, project: DbtProject, translator: DagsterDbtTranslator) -> list[str]:
