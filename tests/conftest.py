@@ -151,18 +151,11 @@ def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     from orchestration.defs.dbt.in_process import invoke_dbt
     from orchestration.defs.dbt_project import regenheart_dbt_project
 
-    saved = os.environ.get("REGENHEART_BUILD_DATABASE")
-    os.environ["REGENHEART_BUILD_DATABASE"] = str(build_database(warehouse))
-    stdout = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(stdout):  # dbt's console log: sys.stdout when a command starts
-            result = invoke_dbt(args, project=regenheart_dbt_project, target_path=warehouse.parent / "dbt-target",
-                                database_name=build_database(warehouse).stem)
-    finally:
-        if saved is None:
-            os.environ.pop("REGENHEART_BUILD_DATABASE", None)
-        else:
-            os.environ["REGENHEART_BUILD_DATABASE"] = saved
+    database, stdout = build_database(warehouse), io.StringIO()
+    # dbt's console log goes to sys.stdout as it is when a command starts
+    with _environment({"REGENHEART_BUILD_DATABASE": str(database)}), contextlib.redirect_stdout(stdout):
+        result = invoke_dbt(args, project=regenheart_dbt_project, target_path=warehouse.parent / "dbt-target",
+                            database_name=database.stem)
     returncode = 0 if result.success else 2 if result.exception is not None else 1
     return subprocess.CompletedProcess(["dbt", *args], returncode, stdout.getvalue(), str(result.exception or ""))
 
@@ -190,23 +183,31 @@ def run_cli_in_process(argv: list[str], settings: dict[str, str]) -> subprocess.
     DAGSTER_HOME: an ephemeral instance) and the environment restored after."""
     from orchestration import cli
 
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with (_environment(settings), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr),
+          contextlib.chdir(REPO_ROOT)):
+        try:
+            returncode = cli.main(argv)
+        except SystemExit as exit:  # argparse's usage errors
+            returncode = exit.code if isinstance(exit.code, int) else 1
+        except Exception:  # as the interpreter would: the traceback on stderr, exit 1
+            traceback.print_exc()
+            returncode = 1
+    return subprocess.CompletedProcess(["regenheart", *argv], returncode, stdout.getvalue(), stderr.getvalue())
+
+
+@contextlib.contextmanager
+def _environment(settings: dict[str, str]):
+    """`settings` in this process's environment, without DAGSTER_HOME (an ephemeral Dagster
+    instance), and the whole environment as it was after, whatever the command set in it."""
     saved = dict(os.environ)
     os.environ.update(settings)
     os.environ.pop("DAGSTER_HOME", None)
-    stdout, stderr = io.StringIO(), io.StringIO()
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), contextlib.chdir(REPO_ROOT):
-            try:
-                returncode = cli.main(argv)
-            except SystemExit as exit:  # argparse's usage errors
-                returncode = exit.code if isinstance(exit.code, int) else 1
-            except Exception:  # as the interpreter would: the traceback on stderr, exit 1
-                traceback.print_exc()
-                returncode = 1
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return subprocess.CompletedProcess(["regenheart", *argv], returncode, stdout.getvalue(), stderr.getvalue())
 
 
 def run_submission(warehouse: Path) -> subprocess.CompletedProcess:

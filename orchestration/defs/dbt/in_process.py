@@ -1,4 +1,5 @@
-"""`dbt build` in the Dagster process (dbt's dbtRunner), its results streamed as Dagster events.
+"""dbt in this process (dbt's dbtRunner): `dbt build` for a Dagster step, its results streamed as
+Dagster events (dbt_build), and any dbt command (invoke_dbt, which dbt_build runs; the tests too).
 
 A `dbt` process per step costs more than the step's own work at this study's size: starting Python
 and importing dbt, parsing the project, and `dbt --version` for dagster-dbt, every step of every run
